@@ -1,0 +1,273 @@
+import base64
+import binascii
+from datetime import datetime
+
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from openintent_site.api import body, expected_version, query
+from openintent_site.errors import SchemaError
+
+from . import services
+from .models import Intent
+from .serializers import (
+    AssignAgentSerializer,
+    AssignmentSerializer,
+    DependencySerializer,
+    EventCreateSerializer,
+    EventListQuerySerializer,
+    EventSerializer,
+    IntentCreateSerializer,
+    IntentListQuerySerializer,
+    IntentSerializer,
+    LeaseAcquireSerializer,
+    LeaseListQuerySerializer,
+    LeaseRenewSerializer,
+    LeaseSerializer,
+    StatePatchSerializer,
+    StatusSerializer,
+    TopLevelIntentCreateSerializer,
+)
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="The version the write expects."
+)
+
+
+def envelope(name, item_serializer):
+    return inline_serializer(f"{name.title().replace('_', '')}List", {name: item_serializer(many=True)})
+
+
+def intent_response(intent):
+    return Response(IntentSerializer(intent).data, headers={"ETag": f'"{intent.version}"'})
+
+
+def fresh(intent):
+    """Reload an intent with its dependency ids for a response."""
+    return services.with_dependencies(Intent.objects.filter(pk=intent.pk)).get()
+
+
+def encode_cursor(intent):
+    raw = f"{intent.created_at.isoformat()}|{intent.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor):
+    try:
+        created_at, raw_pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        pk = services.as_uuid(raw_pk)
+        if pk is None:
+            raise ValueError(raw_pk)
+        return datetime.fromisoformat(created_at), pk
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise SchemaError.field(["query", "cursor"], "Not a cursor this server issued", cursor) from None
+
+
+class IntentListView(APIView):
+    @extend_schema(
+        parameters=[IntentListQuerySerializer],
+        responses=inline_serializer(
+            "IntentPage",
+            {"intents": IntentSerializer(many=True), "next_cursor": serializers.CharField(allow_null=True)},
+        ),
+        summary="List intents, newest first",
+    )
+    def get(self, request):
+        params = query(request, IntentListQuerySerializer)
+        intents = Intent.objects.all()
+        if "status" in params:
+            intents = intents.filter(status=params["status"])
+        if "created_by" in params:
+            intents = intents.filter(created_by=params["created_by"])
+        if "parent_id" in params:
+            intents = intents.filter(parent_id=services.as_uuid(params["parent_id"]))
+        if "q" in params:
+            intents = intents.filter(title__icontains=params["q"])
+        if "cursor" in params:
+            created_at, pk = decode_cursor(params["cursor"])
+            intents = intents.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+        start, limit = params["offset"], params["limit"]
+        page = list(services.with_dependencies(intents.order_by("-created_at", "-pk"))[start : start + limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {
+                "intents": IntentSerializer(page, many=True).data,
+                "limit": limit,
+                "offset": start,
+                "next_cursor": encode_cursor(page[-1]) if more else None,
+            }
+        )
+
+    @extend_schema(request=TopLevelIntentCreateSerializer, responses=IntentSerializer, summary="Create an intent")
+    def post(self, request):
+        data = body(request, TopLevelIntentCreateSerializer)
+        parent_id = data.pop("parent_intent_id", None) or data.pop("parent_id", None)
+        data.pop("parent_id", None)
+        data.pop("created_by", None)
+        if parent_id is not None and services.as_uuid(parent_id) is None:
+            raise SchemaError.field(["body", "parent_intent_id"], "Parent intent not found", parent_id)
+        intent = services.create_intent(request.user.id, parent_id=parent_id, **data)
+        return intent_response(fresh(intent))
+
+
+class IntentDetailView(APIView):
+    @extend_schema(responses=IntentSerializer, summary="Get an intent")
+    def get(self, request, intent_id):
+        return intent_response(fresh(services.get_intent(intent_id)))
+
+
+class StateView(APIView):
+    @extend_schema(
+        request=StatePatchSerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Patch state"
+    )
+    def post(self, request, intent_id):
+        version = expected_version(request)
+        patches = body(request, StatePatchSerializer)
+        return intent_response(fresh(services.patch_state(intent_id, version, patches, request.user.id)))
+
+
+class StatusView(APIView):
+    @extend_schema(request=StatusSerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Set status")
+    def post(self, request, intent_id):
+        version = expected_version(request)
+        data = body(request, StatusSerializer)
+        intent = services.change_status(intent_id, version, data["status"], request.user.id, data["reason"])
+        return intent_response(fresh(intent))
+
+
+class EventListView(APIView):
+    @extend_schema(parameters=[EventListQuerySerializer], responses=EventSerializer(many=True), summary="Read the log")
+    def get(self, request, intent_id):
+        params = query(request, EventListQuerySerializer)
+        intent = services.get_intent(intent_id)
+        events = intent.events.order_by("-id")
+        if "event_type" in params:
+            events = events.filter(event_type=params["event_type"])
+        if "since" in params:
+            events = events.filter(created_at__gt=params["since"])
+        start = params["offset"]
+        return Response(EventSerializer(events[start : start + params["limit"]], many=True).data)
+
+    @extend_schema(request=EventCreateSerializer, responses=EventSerializer, summary="Append an event")
+    def post(self, request, intent_id):
+        data = body(request, EventCreateSerializer)
+        event = services.log_event(intent_id, data["event_type"], request.user.id, data["payload"])
+        return Response(EventSerializer(event).data)
+
+
+class AgentListView(APIView):
+    @extend_schema(responses=AssignmentSerializer(many=True), summary="List assigned agents")
+    def get(self, request, intent_id):
+        intent = services.get_intent(intent_id)
+        return Response(AssignmentSerializer(intent.assignments.all(), many=True).data)
+
+    @extend_schema(request=AssignAgentSerializer, responses=AssignmentSerializer, summary="Assign an agent")
+    def post(self, request, intent_id):
+        data = body(request, AssignAgentSerializer)
+        assignment = services.assign_agent(intent_id, data["agent_id"], data["role"], request.user.id)
+        return Response(AssignmentSerializer(assignment).data)
+
+
+class AgentDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Unassign an agent")
+    def delete(self, request, intent_id, agent_id):
+        services.unassign_agent(intent_id, agent_id, request.user.id)
+        return Response(status=204)
+
+
+class ChildrenView(APIView):
+    @extend_schema(responses=envelope("children", IntentSerializer), summary="Immediate children")
+    def get(self, request, intent_id):
+        intent = services.get_intent(intent_id)
+        return Response({"children": IntentSerializer(services.children_of(intent), many=True).data})
+
+    @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
+    def post(self, request, intent_id):
+        data = body(request, IntentCreateSerializer)
+        intent = services.create_intent(request.user.id, parent_id=intent_id, **data)
+        return intent_response(fresh(intent))
+
+
+def graph_list_view(name, finder, summary):
+    """A read-only view answering ``{name: [intent, ...]}`` for one relation of the graph."""
+
+    class GraphListView(APIView):
+        @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
+        def get(self, request, intent_id):
+            intents = finder(services.get_intent(intent_id))
+            return Response({name: IntentSerializer(intents, many=True).data})
+
+    GraphListView.__name__ = f"{name.title()}View"
+    return GraphListView
+
+
+DescendantsView = graph_list_view("descendants", services.descendants_of, "All descendants, depth first")
+AncestorsView = graph_list_view("ancestors", services.ancestors_of, "The parent chain, nearest first")
+DependentsView = graph_list_view("dependents", services.dependents_of, "Intents that depend on this one")
+ReadyView = graph_list_view("ready", lambda intent: services.readiness_of_children(intent)[0], "Children ready to run")
+BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_children(intent)[1], "Children waiting")
+
+
+class DependenciesView(APIView):
+    @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
+    def get(self, request, intent_id):
+        intent = fresh(services.get_intent(intent_id))
+        return Response({"dependencies": IntentSerializer(services.dependencies_of(intent), many=True).data})
+
+    @extend_schema(
+        request=DependencySerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Add a dependency"
+    )
+    def post(self, request, intent_id):
+        version = expected_version(request)
+        data = body(request, DependencySerializer)
+        intent = services.add_dependency(intent_id, data["dependency_id"], version, request.user.id)
+        return intent_response(fresh(intent))
+
+
+class DependencyDetailView(APIView):
+    @extend_schema(responses=IntentSerializer, parameters=[IF_MATCH], summary="Remove a dependency")
+    def delete(self, request, intent_id, dependency_id):
+        version = expected_version(request)
+        intent = services.remove_dependency(intent_id, dependency_id, version, request.user.id)
+        return intent_response(fresh(intent))
+
+
+class GraphView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
+    def get(self, request, intent_id):
+        return Response(services.graph_of(fresh(services.get_intent(intent_id))))
+
+
+class LeaseListView(APIView):
+    @extend_schema(parameters=[LeaseListQuerySerializer], responses=envelope("leases", LeaseSerializer))
+    def get(self, request, intent_id):
+        params = query(request, LeaseListQuerySerializer)
+        intent = services.get_intent(intent_id)
+        leases = intent.leases.all() if params["include"] == "all" else intent.leases.held()
+        return Response({"leases": LeaseSerializer(leases.order_by("acquired_at"), many=True).data})
+
+    @extend_schema(request=LeaseAcquireSerializer, responses=LeaseSerializer, summary="Acquire a lease")
+    def post(self, request, intent_id):
+        data = body(request, LeaseAcquireSerializer)
+        lease = services.acquire_lease(intent_id, data["scope"], data["duration_seconds"], request.user.id)
+        return Response(LeaseSerializer(lease).data)
+
+
+class LeaseDetailView(APIView):
+    @extend_schema(request=LeaseRenewSerializer, responses=LeaseSerializer, summary="Renew a lease (holder only)")
+    def patch(self, request, intent_id, lease_id):
+        data = body(request, LeaseRenewSerializer)
+        lease = services.renew_lease(intent_id, lease_id, data["duration_seconds"], request.user.id)
+        return Response(LeaseSerializer(lease).data)
+
+    @extend_schema(
+        responses=inline_serializer("LeaseReleased", {"message": serializers.CharField()}),
+        summary="Release a lease (holder only)",
+    )
+    def delete(self, request, intent_id, lease_id):
+        return Response({"message": services.release_lease(intent_id, lease_id, request.user.id)})

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OpenIntentSiteConfig(AppConfig):
+    name = "openintent_site"
+    verbose_name = "Access"

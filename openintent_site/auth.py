@@ -1,0 +1,56 @@
+"""API-key authentication: the only way into ``/api/v1``."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
+
+from .models import ApiKey, hash_key
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: recorded as actor, holder and creator. Never the key itself."""
+
+    id: str
+    type: str = "agent"
+
+    is_authenticated = True
+
+
+def principal_from_settings(raw_key):
+    """Match ``raw_key`` against OPENINTENT_API_KEYS entries, written ``key`` or ``principal=key``."""
+    for entry in settings.OPENINTENT_API_KEYS:
+        principal_id, sep, key = entry.rpartition("=")
+        if key == raw_key:
+            if not sep:
+                principal_id = "key-" + hashlib.sha256(raw_key.encode()).hexdigest()[:12]
+            return Principal(id=principal_id)
+    return None
+
+
+def principal_for_key(raw_key):
+    if not raw_key:
+        return None
+    api_key = ApiKey.objects.active().select_related("user").filter(key_hash=hash_key(raw_key)).first()
+    if api_key is not None:
+        if api_key.user_id and not api_key.user.is_active:
+            return None
+        return Principal(id=api_key.principal_id, type=api_key.principal_type)
+    return principal_from_settings(raw_key)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        principal = principal_for_key(request.headers.get("X-API-Key", "").strip())
+        if principal is None:
+            raise AuthenticationFailed()
+        return principal, None
+
+
+class HasPrincipal(BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.user, Principal)

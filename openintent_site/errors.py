@@ -1,0 +1,191 @@
+"""The single error model of the API.
+
+Every error is a JSON object with ``detail``. Schema errors are 422 with a FastAPI-style list naming the field,
+because that is what the 0.9.1 client and its users expect; rule violations are 400, 403, 404 or 409 with a
+string ``detail``. Conflicts also carry ``message`` and ``current_version`` / ``existing_lease`` so that
+clients can fill their exceptions.
+"""
+
+import json
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+UNAUTHENTICATED = "Invalid or missing API key"
+
+
+class ProtocolError(exceptions.APIException):
+    """A handler rule was violated. ``extra`` keys are added to the body next to ``detail``."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail, status_code=None, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        if status_code is not None:
+            self.status_code = status_code
+        self.extra = extra
+
+    def body(self):
+        return {"detail": self.detail, **self.extra}
+
+
+class NotFound(ProtocolError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class Forbidden(ProtocolError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+class Conflict(ProtocolError):
+    """409 for a request that contradicts the resource's current state. Its text must never say "lease"."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, detail, **extra):
+        super().__init__(detail, message=detail, **extra)
+
+
+class VersionConflict(Conflict):
+    def __init__(self, current_version):
+        super().__init__("Version conflict", current_version=current_version)
+
+
+class LeaseConflict(ProtocolError):
+    """409 for a lease that cannot be had. The 0.9.1 client recognises it by the word "lease" in the body."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, detail, existing_lease=None):
+        super().__init__(detail, message=detail, existing_lease=existing_lease)
+
+
+class SchemaError(ProtocolError):
+    """422 with a FastAPI-style list: ``[{"type", "loc", "msg", "input"}]``."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, errors):
+        super().__init__(errors)
+
+    @classmethod
+    def field(cls, loc, msg, input=None, type="value_error"):
+        return cls([{"type": type, "loc": list(loc), "msg": msg, "input": input}])
+
+
+# DRF's error codes, renamed to the pydantic types clients already know.
+ERROR_TYPES = {
+    "required": "missing",
+    "null": "missing",
+    "blank": "string_too_short",
+    "max_length": "string_too_long",
+    "min_length": "string_too_short",
+    "min_value": "greater_than_equal",
+    "max_value": "less_than_equal",
+    "not_a_list": "list_type",
+    "not_a_dict": "dict_type",
+    "invalid_choice": "enum",
+    "invalid": "value_error",
+}
+
+
+def schema_errors(detail, loc, data):
+    """Flatten DRF's nested error structure into a FastAPI-style list."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                errors.extend(schema_errors(value, loc, data))
+                continue
+            child = data.get(key) if isinstance(data, dict) else None
+            errors.extend(schema_errors(value, [*loc, key], child))
+        return errors
+    if isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail) for item in detail):
+            return [
+                {
+                    "type": ERROR_TYPES.get(item.code, item.code or "value_error"),
+                    "loc": loc,
+                    "msg": "Field required" if item.code == "required" else str(item),
+                    "input": data,
+                }
+                for item in detail
+            ]
+        errors = []
+        for index, item in enumerate(detail):
+            child = data[index] if isinstance(data, list) and index < len(data) else None
+            if item:
+                errors.extend(schema_errors(item, [*loc, index], child))
+        return errors
+    return [{"type": "value_error", "loc": loc, "msg": str(detail), "input": data}]
+
+
+class LenientJSONParser(JSONParser):
+    """JSON parser whose syntax errors become 422 ``json_invalid``, naming the position."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            position = getattr(exc, "pos", 0)
+            message = getattr(exc, "msg", str(exc))
+            raise SchemaError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ["body", position],
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": message},
+                    }
+                ]
+            ) from None
+
+
+def exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        return Response({"detail": UNAUTHENTICATED}, status=status.HTTP_401_UNAUTHORIZED)
+    if isinstance(exc, ProtocolError):
+        return Response(exc.body(), status=exc.status_code)
+    if isinstance(exc, exceptions.ValidationError):
+        request = context.get("request")
+        data = getattr(request, "data", None) if request is not None else None
+        return Response({"detail": schema_errors(exc.detail, ["body"], data)}, status=422)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        body = [{"type": "model_attributes_type", "loc": ["body"], "msg": str(exc.detail), "input": None}]
+        return Response({"detail": body}, status=422)
+    if isinstance(exc, exceptions.ParseError):
+        body = [{"type": "json_invalid", "loc": ["body"], "msg": str(exc.detail), "input": {}}]
+        return Response({"detail": body}, status=422)
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return Response({"detail": "Method Not Allowed"}, status=405)
+    if isinstance(exc, (exceptions.NotFound, Http404)):
+        return Response({"detail": "Not Found"}, status=404)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.APIException):
+        return Response({"detail": exc.detail}, status=exc.status_code, headers=headers)
+    return None
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse({"detail": "Not Found"}, status=404)
+
+
+def json_server_error(request):
+    return JsonResponse({"detail": "Internal Server Error"}, status=500)
+
+
+def json_bad_request(request, exception=None):
+    return JsonResponse({"detail": "Bad Request"}, status=400)
+
+
+def json_permission_denied(request, exception=None):
+    return JsonResponse({"detail": "Forbidden"}, status=403)

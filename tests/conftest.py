@@ -1,0 +1,137 @@
+"""Shared fixtures: API clients per principal, and real daphne servers on the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from openintent_site.models import ApiKey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+KEYS = {
+    "dev-user-key": "agent-dev",
+    "agent-research-key": "agent-research",
+    "agent-synth-key": "agent-synth",
+}
+
+
+def issue_key(raw_key, agent_id):
+    api_key = ApiKey(agent_id=agent_id, name="test")
+    api_key.set_key(raw_key)
+    api_key.save()
+    return api_key
+
+
+@pytest.fixture
+def keys(db):
+    """The three development keys, bound to agent principals."""
+    for raw_key, agent_id in KEYS.items():
+        issue_key(raw_key, agent_id)
+    return KEYS
+
+
+def client_for(raw_key):
+    client = APIClient()
+    if raw_key:
+        client.credentials(HTTP_X_API_KEY=raw_key)
+    return client
+
+
+@pytest.fixture
+def api(keys):
+    """Client acting as agent-research."""
+    return client_for("agent-research-key")
+
+
+@pytest.fixture
+def other_api(keys):
+    """Client acting as agent-synth."""
+    return client_for("agent-synth-key")
+
+
+@pytest.fixture
+def anonymous_api():
+    return client_for(None)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment():
+    """Environment for a server process that uses the database this test session created."""
+    env = dict(os.environ)
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = settings["USER"] or "postgres"
+        host = settings["HOST"] or "127.0.0.1"
+        port = settings["PORT"] or "5432"
+        env["DATABASE_URL"] = f"postgresql://{user}@{host}:{port}/{settings['NAME']}"
+    else:
+        env["SQLITE_PATH"] = settings["NAME"]
+    env["DJANGO_SETTINGS_MODULE"] = "openintent_site.settings"
+    return env
+
+
+class Server:
+    def __init__(self, process, port):
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_daphne(env):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "openintent_site.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = Server(process, port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            httpx.get(f"{server.url}/.well-known/openintent.json", timeout=1)
+            return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("daphne did not start within 30 s")
+
+
+@pytest.fixture(scope="session")
+def live_servers(django_db_setup, django_db_blocker):
+    """Two daphne processes on the test database, as production runs several server processes."""
+    with django_db_blocker.unblock():
+        env = server_environment()
+    servers = [start_daphne(env), start_daphne(env)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server_url(live_servers, transactional_db, keys):
+    """URL of a live daphne server whose database holds the development keys."""
+    return live_servers[0].url
