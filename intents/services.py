@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from openintent_site.api import wire_datetime
 from openintent_site.errors import (
     Conflict,
     Forbidden,
@@ -372,7 +373,7 @@ def expire(lease, now):
             "lease_id": str(lease.pk),
             "scope": lease.scope,
             "reason": "expired",
-            "expired_at": lease.expires_at.isoformat(),
+            "expired_at": wire_datetime(lease.expires_at),
         },
     )
 
@@ -403,7 +404,7 @@ def acquire_lease(intent_id, scope, duration_seconds, holder):
         intent.pk,
         "lease_acquired",
         holder,
-        {"lease_id": str(lease.pk), "scope": scope, "expires_at": lease.expires_at.isoformat()},
+        {"lease_id": str(lease.pk), "scope": scope, "expires_at": wire_datetime(lease.expires_at)},
     )
     begin_work(intent, holder, f"lease acquired on {scope}")
     return lease
@@ -441,7 +442,7 @@ def renew_lease(intent_id, lease_id, duration_seconds, holder):
             "scope": lease.scope,
             "renewed": True,
             "duration_seconds": duration_seconds,
-            "expires_at": lease.expires_at.isoformat(),
+            "expires_at": wire_datetime(lease.expires_at),
         },
     )
     return lease

@@ -1,5 +1,8 @@
 """Small helpers every API view uses: reading validated input and the version a write expects."""
 
+import datetime
+
+from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from .errors import ProtocolError, SchemaError, schema_errors
@@ -50,3 +53,8 @@ def expected_version(request):
     if version is None or version < 1:
         raise ProtocolError("If-Match header required")
     return version
+
+
+def wire_datetime(value):
+    """A timestamp as every response writes it: naive UTC with microseconds."""
+    return value.astimezone(datetime.UTC).strftime(settings.REST_FRAMEWORK["DATETIME_FORMAT"])
