@@ -1,4 +1,5 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import AgentAssignment, Intent, IntentEvent, IntentStatus, Lease
@@ -82,6 +83,7 @@ class LeaseSerializer(serializers.ModelSerializer):
 # Input --------------------------------------------------------------------------------------------------------
 
 
+@extend_schema_field({"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]})
 class ConstraintsField(serializers.Field):
     """An object; the list the 0.9.1 client sends is kept as ``{"rules": [...]}`` (``{}`` when empty)."""
 

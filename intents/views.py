@@ -75,6 +75,7 @@ class IntentListView(APIView):
             {"intents": IntentSerializer(many=True), "next_cursor": serializers.CharField(allow_null=True)},
         ),
         summary="List intents, newest first",
+        operation_id="intents_list",
     )
     def get(self, request):
         params = query(request, IntentListQuerySerializer)
