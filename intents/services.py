@@ -7,6 +7,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from governance.access import require
+from governance.models import Permission
 from openintent_site.api import wire_datetime
 from openintent_site.errors import (
     Conflict,
@@ -70,12 +72,17 @@ def with_dependencies(queryset):
     return queryset.prefetch_related(Prefetch("dependency_links", queryset=links))
 
 
-def get_intent(intent_id, message="Intent not found", lock=False):
+def get_intent(intent_id, message="Intent not found", lock=False, principal_id=None, needs=None):
+    """The intent, locked for update when asked; with ``needs``, only if ``principal_id`` holds that permission."""
     pk = as_uuid(intent_id)
-    queryset = Intent.objects.select_for_update() if lock else Intent.objects
+    queryset = Intent.objects.select_related("access_policy")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     intent = queryset.filter(pk=pk).first() if pk else None
     if intent is None:
         raise NotFound(message)
+    if needs is not None:
+        require(intent, principal_id, needs)
     return intent
 
 
@@ -101,8 +108,8 @@ def unfinished_children(intent):
 # Versioned writes --------------------------------------------------------------------------------------------
 
 
-def lock_for_write(intent_id, expected_version):
-    intent = get_intent(intent_id, lock=True)
+def lock_for_write(intent_id, expected_version, actor, needs=Permission.WRITE):
+    intent = get_intent(intent_id, lock=True, principal_id=actor, needs=needs)
     if intent.version != expected_version:
         raise VersionConflict(intent.version)
     refuse_if_finished(intent)
@@ -153,7 +160,13 @@ def create_intent(
 ):
     parent = None
     if parent_id is not None:
-        parent = get_intent(parent_id, message=parent_must_exist_message or "Parent intent not found", lock=True)
+        parent = get_intent(
+            parent_id,
+            message=parent_must_exist_message or "Parent intent not found",
+            lock=True,
+            principal_id=actor,
+            needs=Permission.ADMIN,
+        )
         refuse_if_finished(parent)
     dependencies = find_intents(dict.fromkeys(depends_on))
     missing = set(dict.fromkeys(depends_on)) - {str(intent.pk) for intent in dependencies}
@@ -188,7 +201,7 @@ def create_intent(
 
 @transaction.atomic
 def patch_state(intent_id, expected_version, patches, actor):
-    intent = lock_for_write(intent_id, expected_version)
+    intent = lock_for_write(intent_id, expected_version, actor)
     guarded = Lease.objects.held().filter(intent=intent, scope__in=scopes_touched(patches)).exclude(holder=actor)
     lease = guarded.first()
     if lease is not None:
@@ -211,7 +224,7 @@ def patch_state(intent_id, expected_version, patches, actor):
 
 @transaction.atomic
 def change_status(intent_id, expected_version, status, actor, reason=""):
-    intent = get_intent(intent_id, lock=True)
+    intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
     if intent.version != expected_version:
         raise VersionConflict(intent.version)
     if intent.status == status:
@@ -253,7 +266,9 @@ def intent_transitions(intent):
 
 def unblock_dependents(intent, actor):
     """Dependents that were blocked only on finished work become active again (RFC-0002)."""
-    waiting = Intent.objects.select_for_update().filter(dependent_links__depends_on=intent, status=IntentStatus.BLOCKED)
+    waiting = Intent.objects.select_for_update().filter(
+        dependency_links__depends_on=intent, status=IntentStatus.BLOCKED
+    )
     for dependent in waiting.order_by("pk"):
         if not unfinished_dependencies(dependent):
             set_status(dependent, IntentStatus.ACTIVE, actor, f"dependency {intent.pk} completed", bump_version=False)
@@ -290,7 +305,7 @@ def dependency_path(start, goal):
 @transaction.atomic
 def add_dependency(intent_id, dependency_id, expected_version, actor):
     lock_dependency_graph()
-    intent = get_intent(intent_id, lock=True)
+    intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.WRITE)
     dependency = get_intent(dependency_id, message="Dependency intent not found")
     if intent.version != expected_version:
         raise VersionConflict(intent.version)
@@ -315,7 +330,7 @@ def add_dependency(intent_id, dependency_id, expected_version, actor):
 
 @transaction.atomic
 def remove_dependency(intent_id, dependency_id, expected_version, actor):
-    intent = lock_for_write(intent_id, expected_version)
+    intent = lock_for_write(intent_id, expected_version, actor)
     pk = as_uuid(dependency_id)
     deleted, _ = IntentDependency.objects.filter(intent=intent, depends_on_id=pk).delete() if pk else (0, None)
     if not deleted:
@@ -334,13 +349,13 @@ def remove_dependency(intent_id, dependency_id, expected_version, actor):
 
 @transaction.atomic
 def log_event(intent_id, event_type, actor, payload):
-    intent = get_intent(intent_id)
+    intent = get_intent(intent_id, principal_id=actor, needs=Permission.WRITE)
     return append_event(intent.pk, event_type, actor, payload)
 
 
 @transaction.atomic
 def assign_agent(intent_id, agent_id, role, actor):
-    intent = get_intent(intent_id, lock=True)
+    intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
     refuse_if_finished(intent)
     assignment, created = AgentAssignment.objects.get_or_create(
         intent=intent, agent_id=agent_id, defaults={"role": role}
@@ -352,7 +367,7 @@ def assign_agent(intent_id, agent_id, role, actor):
 
 @transaction.atomic
 def unassign_agent(intent_id, agent_id, actor):
-    intent = get_intent(intent_id, lock=True)
+    intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
     deleted, _ = AgentAssignment.objects.filter(intent=intent, agent_id=agent_id).delete()
     if not deleted:
         raise NotFound("Agent is not assigned to this intent")
@@ -380,7 +395,7 @@ def expire(lease, now):
 
 @transaction.atomic
 def acquire_lease(intent_id, scope, duration_seconds, holder):
-    intent = get_intent(intent_id, lock=True)
+    intent = get_intent(intent_id, lock=True, principal_id=holder, needs=Permission.WRITE)
     if intent.is_terminal:
         raise Conflict(f"Intent is {intent.status}; no lease can be acquired on it", current_status=intent.status)
     now = timezone.now()

@@ -9,6 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.access import readable_by
+from governance.models import Permission
 from openintent_site.api import body, expected_version, query
 from openintent_site.errors import SchemaError
 
@@ -33,6 +35,7 @@ from .serializers import (
     TopLevelIntentCreateSerializer,
 )
 
+READ = Permission.READ
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="The version the write expects."
 )
@@ -79,7 +82,7 @@ class IntentListView(APIView):
     )
     def get(self, request):
         params = query(request, IntentListQuerySerializer)
-        intents = Intent.objects.all()
+        intents = Intent.objects.filter(readable_by(request.user.id))
         if "status" in params:
             intents = intents.filter(status=params["status"])
         if "created_by" in params:
@@ -119,7 +122,7 @@ class IntentListView(APIView):
 class IntentDetailView(APIView):
     @extend_schema(responses=IntentSerializer, summary="Get an intent")
     def get(self, request, intent_id):
-        return intent_response(fresh(services.get_intent(intent_id)))
+        return intent_response(fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
 
 
 class StateView(APIView):
@@ -145,7 +148,7 @@ class EventListView(APIView):
     @extend_schema(parameters=[EventListQuerySerializer], responses=EventSerializer(many=True), summary="Read the log")
     def get(self, request, intent_id):
         params = query(request, EventListQuerySerializer)
-        intent = services.get_intent(intent_id)
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
         events = intent.events.order_by("-id")
         if "event_type" in params:
             events = events.filter(event_type=params["event_type"])
@@ -164,7 +167,7 @@ class EventListView(APIView):
 class AgentListView(APIView):
     @extend_schema(responses=AssignmentSerializer(many=True), summary="List assigned agents")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id)
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
         return Response(AssignmentSerializer(intent.assignments.all(), many=True).data)
 
     @extend_schema(request=AssignAgentSerializer, responses=AssignmentSerializer, summary="Assign an agent")
@@ -184,7 +187,7 @@ class AgentDetailView(APIView):
 class ChildrenView(APIView):
     @extend_schema(responses=envelope("children", IntentSerializer), summary="Immediate children")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id)
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
         return Response({"children": IntentSerializer(services.children_of(intent), many=True).data})
 
     @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
@@ -200,7 +203,7 @@ def graph_list_view(name, finder, summary):
     class GraphListView(APIView):
         @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
         def get(self, request, intent_id):
-            intents = finder(services.get_intent(intent_id))
+            intents = finder(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
             return Response({name: IntentSerializer(intents, many=True).data})
 
     GraphListView.__name__ = f"{name.title()}View"
@@ -217,7 +220,7 @@ BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_ch
 class DependenciesView(APIView):
     @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
     def get(self, request, intent_id):
-        intent = fresh(services.get_intent(intent_id))
+        intent = fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
         return Response({"dependencies": IntentSerializer(services.dependencies_of(intent), many=True).data})
 
     @extend_schema(
@@ -241,14 +244,16 @@ class DependencyDetailView(APIView):
 class GraphView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
     def get(self, request, intent_id):
-        return Response(services.graph_of(fresh(services.get_intent(intent_id))))
+        return Response(
+            services.graph_of(fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
+        )
 
 
 class LeaseListView(APIView):
     @extend_schema(parameters=[LeaseListQuerySerializer], responses=envelope("leases", LeaseSerializer))
     def get(self, request, intent_id):
         params = query(request, LeaseListQuerySerializer)
-        intent = services.get_intent(intent_id)
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
         leases = intent.leases.all() if params["include"] == "all" else intent.leases.held()
         return Response({"leases": LeaseSerializer(leases.order_by("acquired_at"), many=True).data})
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "channels",
     "openintent_site",
     "intents",
+    "governance",
     "triggers",
 ]
 
@@ -100,8 +101,12 @@ TEMPLATES = [
 ASGI_APPLICATION = "openintent_site.asgi.application"
 WSGI_APPLICATION = None
 
+# Test databases are named per process, so that several test runs on one machine never share one.
+TEST_DATABASE_SUFFIX = os.environ.get("OPENINTENT_TEST_DB_SUFFIX", str(os.getpid()))
+
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{TEST_DATABASE_SUFFIX}"}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -110,7 +115,7 @@ else:
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "openintent.sqlite3")),
             # IMMEDIATE takes SQLite's write lock when a transaction begins, so concurrent writers queue
             # instead of failing halfway with "database is locked".
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            "TEST": {"NAME": str(VAR_DIR / f"test-{TEST_DATABASE_SUFFIX}.sqlite3")},
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="redoc"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intents.urls")),
+    path("api/v1/", include("governance.urls")),
     # Unknown paths answer JSON whatever DEBUG says: clients parse every error body.
     re_path(r"^(?!admin/|static/).*$", errors.json_not_found),
 ]

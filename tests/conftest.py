@@ -135,3 +135,13 @@ def live_servers(django_db_setup, django_db_blocker):
 def live_server_url(live_servers, transactional_db, keys):
     """URL of a live daphne server whose database holds the development keys."""
     return live_servers[0].url
+
+
+@pytest.fixture
+def person_api(keys, django_user_model):
+    """Client acting as the Django user "reviewer" (a person, not an agent)."""
+    reviewer = django_user_model.objects.create_user("reviewer", password="reviewer-password")
+    api_key = ApiKey(user=reviewer, name="test")
+    api_key.set_key("reviewer-key")
+    api_key.save()
+    return client_for("reviewer-key")
