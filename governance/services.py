@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
-from intents.models import IntentStatus
-from intents.services import append_event, as_uuid, get_intent, set_status, unfinished_dependencies
+from intents.models import IntentStatus, Lease, LeaseStatus
+from intents.services import append_event, as_uuid, get_intent, revoke_lease, set_status, unfinished_dependencies
 from openintent_site.errors import Conflict, NotFound
 
 from .access import require
@@ -121,6 +121,9 @@ def upsert_entry(intent, granted_by, principal_id, principal_type, permission, e
 
 
 def revoke(entry, actor, reason="revoked"):
+    """Remove a grant; the leases its principal holds on the intent end with it."""
+    for lease in Lease.objects.filter(intent_id=entry.intent_id, holder=entry.principal_id, status=LeaseStatus.ACTIVE):
+        revoke_lease(lease, actor, "access revoked")
     append_event(
         entry.intent_id,
         "access_revoked",
@@ -154,9 +157,9 @@ def set_acl(intent_id, principal_id, default_policy, entries):
 
 
 @transaction.atomic
-def grant(intent_id, principal_id, **entry):
-    intent = get_intent(intent_id, lock=True, principal_id=principal_id, needs=Permission.ADMIN)
-    return upsert_entry(intent, principal_id, **entry)
+def grant(intent_id, granted_by, **entry):
+    intent = get_intent(intent_id, lock=True, principal_id=granted_by, needs=Permission.ADMIN)
+    return upsert_entry(intent, granted_by, **entry)
 
 
 @transaction.atomic
