@@ -174,3 +174,133 @@ class Lease(models.Model):
         if self.status == LeaseStatus.ACTIVE and self.expires_at <= timezone.now():
             return LeaseStatus.EXPIRED
         return self.status
+
+
+def attachment_path(attachment, filename):
+    return f"attachments/{attachment.intent_id}/{attachment.id}/{filename}"
+
+
+class Attachment(models.Model):
+    """A file kept with an intent: uploaded here (``file``) or registered by URL (``storage_url``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
+    external_url = models.URLField(max_length=2000, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.CheckConstraint(name="attachment_size_not_negative", condition=Q(size__gte=0))]
+
+    def __str__(self):
+        return self.filename
+
+
+class CostType(models.TextChoices):
+    TOKENS = "tokens"
+    API_CALL = "api_call"
+    COMPUTE = "compute"
+    CUSTOM = "custom"
+
+
+class Cost(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="costs")
+    agent_id = models.CharField(max_length=200)
+    cost_type = models.CharField(max_length=20, choices=CostType.choices)
+    amount = models.DecimalField(max_digits=20, decimal_places=6)
+    unit = models.CharField(max_length=50)
+    provider = models.CharField(max_length=100, null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at"]
+        indexes = [models.Index(fields=["intent", "agent_id"], name="cost_intent_agent")]
+
+    def __str__(self):
+        return f"{self.amount} {self.unit} ({self.cost_type})"
+
+
+class BudgetOverrun(models.Model):
+    """A budget limit an intent's costs went past, waiting for a person to acknowledge it."""
+
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="budget_overruns")
+    limit_name = models.CharField(max_length=50)
+    agent_id = models.CharField(max_length=200, blank=True)
+    limit_cents = models.DecimalField(max_digits=20, decimal_places=6)
+    spent_cents = models.DecimalField(max_digits=20, decimal_places=6)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.CharField(max_length=200, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.intent}: {self.limit_name} {self.spent_cents}/{self.limit_cents} cents"
+
+
+class RetryStrategy(models.TextChoices):
+    NONE = "none"
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+    LINEAR = "linear"
+
+
+class RetryPolicy(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.OneToOneField(Intent, on_delete=models.CASCADE, related_name="retry_policy")
+    strategy = models.CharField(max_length=20, choices=RetryStrategy.choices)
+    max_retries = models.PositiveIntegerField(default=3)
+    base_delay_ms = models.PositiveIntegerField(default=1000)
+    max_delay_ms = models.PositiveIntegerField(default=60000)
+    jitter = models.BooleanField(default=True)
+    fallback_agent_id = models.CharField(max_length=200, null=True, blank=True)
+    failure_threshold = models.PositiveIntegerField(default=3)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "retry policies"
+
+    def __str__(self):
+        return f"{self.strategy}, up to {self.max_retries} retries"
+
+    def delay_ms(self, attempt):
+        """The backoff before retry number ``attempt`` (1-based), before jitter, capped at ``max_delay_ms``."""
+        if self.strategy == RetryStrategy.EXPONENTIAL:
+            delay = self.base_delay_ms * 2 ** (attempt - 1)
+        elif self.strategy == RetryStrategy.LINEAR:
+            delay = self.base_delay_ms * attempt
+        else:
+            delay = self.base_delay_ms
+        return min(delay, self.max_delay_ms)
+
+
+class Failure(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="failures")
+    agent_id = models.CharField(max_length=200)
+    attempt_number = models.PositiveIntegerField()
+    error_code = models.CharField(max_length=100)
+    error_message = models.TextField(null=True, blank=True)
+    recoverable = models.BooleanField(default=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    retry_scheduled_at = models.DateTimeField(null=True, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+
+    def __str__(self):
+        return f"{self.error_code} (attempt {self.attempt_number})"

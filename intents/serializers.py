@@ -1,8 +1,22 @@
+from decimal import Decimal
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import AgentAssignment, Intent, IntentEvent, IntentStatus, Lease
+from .models import (
+    AgentAssignment,
+    Attachment,
+    Cost,
+    CostType,
+    Failure,
+    Intent,
+    IntentEvent,
+    IntentStatus,
+    Lease,
+    RetryPolicy,
+    RetryStrategy,
+)
 from .patches import OPERATIONS
 
 # Output -------------------------------------------------------------------------------------------------------
@@ -81,6 +95,8 @@ class LeaseSerializer(serializers.ModelSerializer):
 
 
 # Input --------------------------------------------------------------------------------------------------------
+
+IGNORED = "Accepted for compatibility; the caller's principal is recorded."
 
 
 @extend_schema_field({"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]})
@@ -204,3 +220,214 @@ class LeaseListQuerySerializer(serializers.Serializer):
     include = serializers.ChoiceField(
         choices=["active", "all"], default="active", help_text="`all` adds released and expired leases."
     )
+
+
+# Attachments, costs, retries and failures ---------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+    storage_url = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="uploaded_by", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815  the 0.9.1 client reads it
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "intent_id",
+            "filename",
+            "mime_type",
+            "size",
+            "storage_url",
+            "sha256",
+            "metadata",
+            "uploaded_by",
+            "created_by",
+            "created_at",
+            "createdAt",
+        ]
+
+    def get_storage_url(self, attachment) -> str:
+        if attachment.external_url:
+            return attachment.external_url
+        path = f"/api/v1/intents/{attachment.intent_id}/attachments/{attachment.pk}/content"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentRegisterSerializer(serializers.Serializer):
+    """Registering a file stored elsewhere. The async 0.9.1 client's names are accepted too."""
+
+    filename = serializers.CharField(max_length=255)
+    mime_type = serializers.CharField(max_length=255, required=False)
+    content_type = serializers.CharField(max_length=255, required=False, help_text="Alias of mime_type.")
+    size = serializers.IntegerField(min_value=0, required=False)
+    size_bytes = serializers.IntegerField(min_value=0, required=False, help_text="Alias of size.")
+    storage_url = serializers.URLField(max_length=2000, required=False)
+    url = serializers.URLField(max_length=2000, required=False, help_text="Alias of storage_url.")
+    metadata = serializers.DictField(default=dict)
+
+    def validate(self, attrs):
+        resolved = {"filename": attrs["filename"], "metadata": attrs["metadata"]}
+        for name, alias, default in [("mime_type", "content_type", None), ("size", "size_bytes", 0)]:
+            resolved[name] = attrs.get(name, attrs.get(alias, default))
+            if resolved[name] is None:
+                raise serializers.ValidationError({name: [serializers.ErrorDetail("Field required", "required")]})
+        resolved["storage_url"] = attrs.get("storage_url", attrs.get("url"))
+        if not resolved["storage_url"]:
+            raise serializers.ValidationError(
+                {"storage_url": [serializers.ErrorDetail("Field required; or upload the file itself", "required")]}
+            )
+        return resolved
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    filename = serializers.CharField(max_length=255, required=False)
+    mime_type = serializers.CharField(max_length=255, required=False)
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate_file(self, uploaded):
+        limit = settings.OPENINTENT_MAX_ATTACHMENT_BYTES
+        if uploaded.size > limit:
+            raise serializers.ValidationError(f"File is {uploaded.size} bytes; the limit is {limit} bytes")
+        return uploaded
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Input should be a valid dictionary", code="not_a_dict")
+        return value
+
+
+class CostSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+    amount = serializers.FloatField(read_only=True)
+    cost_metadata = serializers.JSONField(source="metadata", read_only=True)
+    recordedAt = serializers.DateTimeField(source="recorded_at", read_only=True)  # noqa: N815
+
+    class Meta:
+        model = Cost
+        fields = [
+            "id",
+            "intent_id",
+            "agent_id",
+            "cost_type",
+            "amount",
+            "unit",
+            "provider",
+            "metadata",
+            "cost_metadata",
+            "recorded_at",
+            "recordedAt",
+        ]
+
+
+class CostCreateSerializer(serializers.Serializer):
+    cost_type = serializers.ChoiceField(choices=CostType.choices)
+    amount = serializers.FloatField(min_value=0)
+    unit = serializers.CharField(max_length=50)
+    provider = serializers.CharField(max_length=100, allow_null=True, default=None)
+    metadata = serializers.DictField(required=False)
+    cost_metadata = serializers.DictField(required=False, help_text="Alias of metadata.")
+    agent_id = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
+
+    def validate(self, attrs):
+        attrs["metadata"] = attrs.get("metadata", attrs.pop("cost_metadata", {}))
+        attrs.pop("cost_metadata", None)
+        attrs.pop("agent_id", None)
+        attrs["amount"] = Decimal(str(attrs["amount"])).quantize(Decimal("0.000001"))
+        return attrs
+
+
+class RetryPolicySerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = RetryPolicy
+        fields = [
+            "id",
+            "intent_id",
+            "strategy",
+            "max_retries",
+            "base_delay_ms",
+            "max_delay_ms",
+            "jitter",
+            "fallback_agent_id",
+            "failure_threshold",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class RetryPolicyInputSerializer(serializers.Serializer):
+    """A full replacement: omitted fields return to their defaults."""
+
+    strategy = serializers.ChoiceField(choices=RetryStrategy.choices)
+    max_retries = serializers.IntegerField(min_value=0, max_value=100, default=3)
+    base_delay_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=1000)
+    max_delay_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=60000)
+    jitter = serializers.BooleanField(default=True)
+    fallback_agent_id = serializers.CharField(max_length=200, allow_null=True, default=None)
+    failure_threshold = serializers.IntegerField(min_value=1, max_value=100, default=3)
+
+    def validate(self, attrs):
+        if attrs["max_delay_ms"] < attrs["base_delay_ms"]:
+            raise serializers.ValidationError({"max_delay_ms": ["Must be at least base_delay_ms"]})
+        return attrs
+
+
+class FailureSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+    error_type = serializers.CharField(source="error_code", read_only=True)
+    occurredAt = serializers.DateTimeField(source="occurred_at", read_only=True)  # noqa: N815
+    retryScheduledAt = serializers.DateTimeField(source="retry_scheduled_at", read_only=True)  # noqa: N815
+
+    class Meta:
+        model = Failure
+        fields = [
+            "id",
+            "intent_id",
+            "agent_id",
+            "attempt_number",
+            "error_code",
+            "error_type",
+            "error_message",
+            "recoverable",
+            "metadata",
+            "occurred_at",
+            "occurredAt",
+            "retry_scheduled_at",
+            "retryScheduledAt",
+            "retried_at",
+            "resolved_at",
+        ]
+
+
+class FailureCreateSerializer(serializers.Serializer):
+    error_code = serializers.CharField(max_length=100, required=False)
+    error_type = serializers.CharField(max_length=100, required=False, help_text="Alias of error_code.")
+    error_message = serializers.CharField(allow_null=True, allow_blank=True, default=None)
+    attempt_number = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    recoverable = serializers.BooleanField(default=True)
+    metadata = serializers.DictField(allow_null=True, default=dict)
+    agent_id = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
+    retry_scheduled_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Ignored: the server schedules retries from the policy."
+    )
+
+    def validate(self, attrs):
+        code = attrs.get("error_code") or attrs.get("error_type")
+        if not code:
+            raise serializers.ValidationError({"error_code": [serializers.ErrorDetail("Field required", "required")]})
+        return {
+            "error_code": code,
+            "error_message": attrs["error_message"],
+            "attempt_number": attrs["attempt_number"],
+            "recoverable": attrs["recoverable"],
+            "metadata": attrs["metadata"] or {},
+        }

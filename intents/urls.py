@@ -21,4 +21,10 @@ urlpatterns = [
     path("intents/<str:intent_id>/graph", views.GraphView.as_view()),
     path("intents/<str:intent_id>/leases", views.LeaseListView.as_view()),
     path("intents/<str:intent_id>/leases/<str:lease_id>", views.LeaseDetailView.as_view()),
+    path("intents/<str:intent_id>/attachments", views.AttachmentListView.as_view()),
+    path("intents/<str:intent_id>/attachments/<str:attachment_id>", views.AttachmentDetailView.as_view()),
+    path("intents/<str:intent_id>/attachments/<str:attachment_id>/content", views.AttachmentContentView.as_view()),
+    path("intents/<str:intent_id>/costs", views.CostListView.as_view()),
+    path("intents/<str:intent_id>/retry-policy", views.RetryPolicyView.as_view()),
+    path("intents/<str:intent_id>/failures", views.FailureListView.as_view()),
 ]

@@ -3,26 +3,35 @@ import binascii
 from datetime import datetime
 
 from django.db.models import Q
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.access import readable_by
 from governance.models import Permission
-from openintent_site.api import body, expected_version, query
-from openintent_site.errors import SchemaError
+from openintent_site.api import body, expected_version, query, validate
+from openintent_site.errors import LenientJSONParser, NotFound, SchemaError
 
-from . import services
+from . import attachments, costs, retries, services
 from .models import Intent
 from .serializers import (
     AssignAgentSerializer,
     AssignmentSerializer,
+    AttachmentRegisterSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    CostCreateSerializer,
+    CostSerializer,
     DependencySerializer,
     EventCreateSerializer,
     EventListQuerySerializer,
     EventSerializer,
+    FailureCreateSerializer,
+    FailureSerializer,
     IntentCreateSerializer,
     IntentListQuerySerializer,
     IntentSerializer,
@@ -30,6 +39,8 @@ from .serializers import (
     LeaseListQuerySerializer,
     LeaseRenewSerializer,
     LeaseSerializer,
+    RetryPolicyInputSerializer,
+    RetryPolicySerializer,
     StatePatchSerializer,
     StatusSerializer,
     TopLevelIntentCreateSerializer,
@@ -277,3 +288,97 @@ class LeaseDetailView(APIView):
     )
     def delete(self, request, intent_id, lease_id):
         return Response({"message": services.release_lease(intent_id, lease_id, request.user.id)})
+
+
+class AttachmentListView(APIView):
+    parser_classes = [LenientJSONParser, MultiPartParser]
+
+    @extend_schema(responses=envelope("attachments", AttachmentSerializer), summary="Attachments of an intent")
+    def get(self, request, intent_id):
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        return Response(
+            {
+                "attachments": AttachmentSerializer(
+                    intent.attachments.all(), many=True, context={"request": request}
+                ).data
+            }
+        )
+
+    @extend_schema(
+        request={"application/json": AttachmentRegisterSerializer, "multipart/form-data": AttachmentUploadSerializer},
+        responses=AttachmentSerializer,
+        summary="Upload a file (multipart) or register one stored elsewhere (JSON)",
+    )
+    def post(self, request, intent_id):
+        if request.content_type.startswith("multipart/"):
+            data = validate(AttachmentUploadSerializer, request.data, "body")
+            attachment = attachments.upload(
+                intent_id, request.user.id, data["file"], data.get("filename"), data.get("mime_type"), data["metadata"]
+            )
+        else:
+            data = body(request, AttachmentRegisterSerializer)
+            attachment = attachments.register(intent_id, request.user.id, **data)
+        return Response(AttachmentSerializer(attachment, context={"request": request}).data)
+
+
+class AttachmentDetailView(APIView):
+    @extend_schema(responses={204: None}, summary="Delete an attachment and its stored file")
+    def delete(self, request, intent_id, attachment_id):
+        attachments.delete(intent_id, attachment_id, request.user.id)
+        return Response(status=204)
+
+
+class AttachmentContentView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download a file")
+    def get(self, request, intent_id, attachment_id):
+        attachment = attachments.find(intent_id, attachment_id, request.user.id, READ)
+        if not attachment.file:
+            raise NotFound("This attachment is stored elsewhere; fetch its storage_url")
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.mime_type,
+        )
+
+
+class CostListView(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "CostList", {"costs": CostSerializer(many=True), "summary": serializers.DictField()}
+        ),
+        summary="Costs of an intent with totals per type, agent and unit, and the budget",
+    )
+    def get(self, request, intent_id):
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        return Response(
+            {"costs": CostSerializer(intent.costs.all(), many=True).data, "summary": costs.summary_of(intent)}
+        )
+
+    @extend_schema(request=CostCreateSerializer, responses=CostSerializer, summary="Record a cost")
+    def post(self, request, intent_id):
+        data = body(request, CostCreateSerializer)
+        return Response(CostSerializer(costs.record_cost(intent_id, request.user.id, **data)).data)
+
+
+class RetryPolicyView(APIView):
+    @extend_schema(responses=RetryPolicySerializer, summary="The intent's retry policy")
+    def get(self, request, intent_id):
+        return Response(RetryPolicySerializer(retries.policy_of(intent_id, request.user.id)).data)
+
+    @extend_schema(request=RetryPolicyInputSerializer, responses=RetryPolicySerializer, summary="Set the policy")
+    def put(self, request, intent_id):
+        data = body(request, RetryPolicyInputSerializer)
+        return Response(RetryPolicySerializer(retries.set_policy(intent_id, request.user.id, **data)).data)
+
+
+class FailureListView(APIView):
+    @extend_schema(responses=envelope("failures", FailureSerializer), summary="Failures of an intent")
+    def get(self, request, intent_id):
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        return Response({"failures": FailureSerializer(intent.failures.all(), many=True).data})
+
+    @extend_schema(request=FailureCreateSerializer, responses=FailureSerializer, summary="Record a failure")
+    def post(self, request, intent_id):
+        data = body(request, FailureCreateSerializer)
+        return Response(FailureSerializer(retries.record_failure(intent_id, request.user.id, **data)).data)

@@ -29,7 +29,9 @@ class ProtocolError(exceptions.APIException):
         self.extra = extra
 
     def body(self):
-        return {"detail": self.detail, **self.extra}
+        # ``message`` is what 0.9.1 clients put in their exception text.
+        message = {"message": self.detail} if isinstance(self.detail, str) else {}
+        return {"detail": self.detail, **message, **self.extra}
 
 
 class NotFound(ProtocolError):
@@ -45,9 +47,6 @@ class Conflict(ProtocolError):
 
     status_code = status.HTTP_409_CONFLICT
 
-    def __init__(self, detail, **extra):
-        super().__init__(detail, message=detail, **extra)
-
 
 class VersionConflict(Conflict):
     def __init__(self, current_version):
@@ -60,7 +59,7 @@ class LeaseConflict(ProtocolError):
     status_code = status.HTTP_409_CONFLICT
 
     def __init__(self, detail, existing_lease=None):
-        super().__init__(detail, message=detail, existing_lease=existing_lease)
+        super().__init__(detail, existing_lease=existing_lease)
 
 
 class SchemaError(ProtocolError):

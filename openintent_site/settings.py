@@ -208,11 +208,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "triggers.tasks.expire_leases",
         "schedule": float(os.environ.get("OPENINTENT_LEASE_SWEEP_SECONDS", "5")),
     },
+    "expire-grants": {"task": "triggers.tasks.expire_grants", "schedule": 60.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
 OPENINTENT_API_KEYS = env_list("OPENINTENT_API_KEYS")
 OPENINTENT_PROTOCOL_VERSION = os.environ.get("OPENINTENT_PROTOCOL_VERSION", "0.1")
+OPENINTENT_MAX_ATTACHMENT_BYTES = int(os.environ.get("OPENINTENT_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024)))
 OPENINTENT_MAX_LEASE_SECONDS = int(os.environ.get("OPENINTENT_MAX_LEASE_SECONDS", str(24 * 3600)))
 
 LOGGING = {

@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from governance.services import expire_grants
+from intents import retries
 from intents.services import expire_lapsed_leases
 
 logger = logging.getLogger(__name__)
@@ -15,3 +17,17 @@ def expire_leases():
     if expired:
         logger.info("expired %d lapsed leases", expired)
     return expired
+
+
+@shared_task(name="triggers.tasks.expire_grants")
+def expire_access_grants():
+    expired = expire_grants()
+    if expired:
+        logger.info("expired %d access grants", expired)
+    return expired
+
+
+@shared_task(name="triggers.tasks.run_retry")
+def run_retry(failure_id):
+    """The attempt a retry policy scheduled after a failure."""
+    return retries.run_retry(failure_id)
