@@ -143,4 +143,3 @@ def run_retry(failure_id):
         },
     )
     return True
-
