@@ -7,7 +7,6 @@ from intents.models import IntentStatus, Lease, LeaseStatus
 from intents.services import append_event, as_uuid, get_intent, revoke_lease, set_status, unfinished_dependencies
 from openintent_site.errors import Conflict, NotFound
 
-from .access import require
 from .models import (
     AccessPolicy,
     AccessRequest,
@@ -46,7 +45,7 @@ def pending_arbitrations(intent):
 
 @transaction.atomic
 def record_decision(intent_id, decided_by, decision_type, outcome, rationale, evidence=(), arbitration_id=None):
-    """Record a decision; with ``arbitration_id`` it settles that pending request and may unblock the intent."""
+    """Record a decision through the API; with ``arbitration_id`` it settles that pending request."""
     intent = get_intent(intent_id, lock=True, principal_id=decided_by, needs=Permission.WRITE)
     arbitration = None
     if arbitration_id is not None:
@@ -54,6 +53,20 @@ def record_decision(intent_id, decided_by, decision_type, outcome, rationale, ev
         arbitration = intent.arbitrations.select_for_update().filter(pk=pk).first() if pk else None
         if arbitration is None:
             raise NotFound("Arbitration request not found")
+    return decide(intent, decided_by, decision_type, outcome, rationale, evidence, arbitration)
+
+
+@transaction.atomic
+def settle_arbitration(arbitration, reviewer, outcome, rationale, decision_type="arbitration"):
+    """A reviewer's decision from the admin desk."""
+    intent = get_intent(arbitration.intent_id, lock=True)
+    arbitration = ArbitrationRequest.objects.select_for_update().get(pk=arbitration.pk)
+    return decide(intent, reviewer, decision_type, outcome, rationale, (), arbitration)
+
+
+def decide(intent, decided_by, decision_type, outcome, rationale, evidence, arbitration):
+    """Write the decision on a locked intent, settle ``arbitration`` if given, and unblock when nothing is pending."""
+    if arbitration is not None:
         if arbitration.status != ArbitrationStatus.PENDING:
             raise Conflict("Arbitration request is already resolved")
         arbitration.status = ArbitrationStatus.RESOLVED
@@ -172,6 +185,12 @@ def revoke_entry(intent_id, entry_id, principal_id):
     revoke(entry, principal_id)
 
 
+@transaction.atomic
+def revoke_by_reviewer(entry, reviewer):
+    get_intent(entry.intent_id, lock=True)
+    revoke(entry, reviewer, "revoked in the admin")
+
+
 def expire_grants(now=None):
     """Remove grants past their expiry, logging ``access_expired`` for each."""
     now = now or timezone.now()
@@ -267,6 +286,16 @@ def deny_request(access_request, decided_by, reason=None):
 
 
 @transaction.atomic
+def review_access_request(access_request, reviewer, approved, permission=None, reason=None):
+    """A reviewer's approval or denial from the admin desk."""
+    intent = get_intent(access_request.intent_id, lock=True)
+    access_request = lock_pending_request(intent, access_request.pk)
+    if approved:
+        return approve_request(access_request, reviewer, permission, None, reason)
+    return deny_request(access_request, reviewer, reason)
+
+
+@transaction.atomic
 def approve(intent_id, request_id, decided_by, permission=None, expires_at=None, reason=None):
     intent = get_intent(intent_id, lock=True, principal_id=decided_by, needs=Permission.ADMIN)
     return approve_request(lock_pending_request(intent, request_id), decided_by, permission, expires_at, reason)
@@ -276,6 +305,3 @@ def approve(intent_id, request_id, decided_by, permission=None, expires_at=None,
 def deny(intent_id, request_id, decided_by, reason=None):
     intent = get_intent(intent_id, lock=True, principal_id=decided_by, needs=Permission.ADMIN)
     return deny_request(lock_pending_request(intent, request_id), decided_by, reason)
-
-
-__all__ = ["require"]

@@ -1,10 +1,24 @@
 import json
 
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html
 
+from governance.models import ACLEntry, ArbitrationRequest, Decision
+
 from . import services
-from .models import AgentAssignment, Intent, IntentDependency, IntentEvent, Lease, LeaseStatus
+from .models import (
+    AgentAssignment,
+    Attachment,
+    BudgetOverrun,
+    Cost,
+    Failure,
+    Intent,
+    IntentDependency,
+    IntentEvent,
+    Lease,
+    LeaseStatus,
+)
 
 
 def pretty_json(value):
@@ -60,6 +74,74 @@ class DependencyInline(ReadOnlyInline):
     verbose_name_plural = "Depends on"
 
 
+class ACLEntryInline(ReadOnlyInline):
+    model = ACLEntry
+    fields = ["principal_id", "permission", "granted_by", "granted_at", "expires_at"]
+    readonly_fields = fields
+    verbose_name_plural = "Access (ACL)"
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["filename", "mime_type", "size", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+
+class CostInline(ReadOnlyInline):
+    model = Cost
+    fields = ["recorded_at", "agent_id", "cost_type", "amount", "unit", "provider"]
+    readonly_fields = fields
+
+
+class FailureInline(ReadOnlyInline):
+    model = Failure
+    fields = ["occurred_at", "agent_id", "attempt_number", "error_code", "error_message", "retry_scheduled_at"]
+    readonly_fields = fields
+
+
+class ArbitrationInline(ReadOnlyInline):
+    model = ArbitrationRequest
+    fields = ["created_at", "requested_by", "reason", "status"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class DecisionInline(ReadOnlyInline):
+    model = Decision
+    fields = ["created_at", "decided_by", "decision_type", "outcome", "rationale"]
+    readonly_fields = fields
+
+
+@admin.register(BudgetOverrun)
+class BudgetOverrunAdmin(admin.ModelAdmin):
+    list_display = ["intent", "limit_name", "limit_cents", "spent_cents", "agent_id", "created_at", "acknowledged_by"]
+    list_filter = ["limit_name", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [
+        "intent",
+        "limit_name",
+        "agent_id",
+        "limit_cents",
+        "spent_cents",
+        "created_at",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Acknowledge the selected overruns")
+    def acknowledge(self, request, queryset):
+        count = queryset.filter(acknowledged_at__isnull=True).update(
+            acknowledged_by=request.user.get_username(), acknowledged_at=timezone.now()
+        )
+        self.message_user(request, f"Acknowledged {count} overrun(s).")
+
+
 @admin.register(Intent)
 class IntentAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "created_by", "version", "updated_at"]
@@ -85,7 +167,18 @@ class IntentAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [DependencyInline, AssignmentInline, LeaseInline, EventInline]
+    inlines = [
+        DependencyInline,
+        AssignmentInline,
+        ACLEntryInline,
+        LeaseInline,
+        ArbitrationInline,
+        DecisionInline,
+        AttachmentInline,
+        CostInline,
+        FailureInline,
+        EventInline,
+    ]
 
     def has_add_permission(self, request):
         return False

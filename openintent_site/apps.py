@@ -1,4 +1,10 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class OpenIntentAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "openintent_site.admin_site.DeskAdminSite"
 
 
 class OpenIntentSiteConfig(AppConfig):

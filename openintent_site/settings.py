@@ -52,7 +52,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],test
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "openintent_site.apps.OpenIntentAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
