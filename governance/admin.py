@@ -74,7 +74,9 @@ class AccessReviewForm(forms.ModelForm):
     grant_permission = forms.ChoiceField(
         choices=[("", "as requested"), *Permission.choices], required=False, label="Grant"
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Why; kept with the decision."
+    )
 
     class Meta:
         model = AccessRequest
@@ -104,7 +106,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": self.readonly_fields})]
         if obj is not None and obj.status == AccessRequestStatus.PENDING:
-            fieldsets.append(("Review", {"fields": ["decision", "grant_permission", "reason"]}))
+            fieldsets.append(("Review", {"fields": ["decision", "grant_permission", "note"]}))
         return fieldsets
 
     def has_add_permission(self, request):
@@ -121,7 +123,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
                 request.user.get_username(),
                 approved,
                 form.cleaned_data.get("grant_permission") or None,
-                form.cleaned_data.get("reason") or None,
+                form.cleaned_data.get("note") or None,
             )
             messages.success(request, "Access granted." if approved else "Access denied.")
 

@@ -121,10 +121,18 @@ def start_daphne(env):
 
 
 @pytest.fixture(scope="session")
-def live_servers(django_db_setup, django_db_blocker):
-    """Two daphne processes on the test database, as production runs several server processes."""
+def server_env(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Environment for server and worker processes: the test database, and a broker folder of this run's own."""
     with django_db_blocker.unblock():
         env = server_environment()
+    env["OPENINTENT_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_servers(server_env):
+    """Two daphne processes on the test database, as production runs several server processes."""
+    env = server_env
     servers = [start_daphne(env), start_daphne(env)]
     yield servers
     for server in servers:

@@ -43,7 +43,7 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
     assert other_api.get(url).status_code == 403
 
     change = f"/admin/governance/accessrequest/{asked['id']}/change/"
-    response = reviewer.post(change, {"decision": "approve", "grant_permission": "", "reason": "fine"})
+    response = reviewer.post(change, {"decision": "approve", "grant_permission": "", "note": "fine"})
     assert response.status_code == 302
     assert other_api.get(url).status_code == 200
     access_request = AccessRequest.objects.get(pk=asked["id"])
@@ -53,9 +53,10 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
 def test_reviewer_denies_and_nothing_is_granted(reviewer, other_api, closed_intent):
     url = f"/api/v1/intents/{closed_intent['id']}"
     asked = other_api.post(f"{url}/access-requests", {}, format="json").json()
-    reviewer.post(f"/admin/governance/accessrequest/{asked['id']}/change/", {"decision": "deny", "reason": "no"})
+    reviewer.post(f"/admin/governance/accessrequest/{asked['id']}/change/", {"decision": "deny", "note": "no"})
     assert other_api.get(url).status_code == 403
-    assert AccessRequest.objects.get(pk=asked["id"]).status == "denied"
+    denied = AccessRequest.objects.get(pk=asked["id"])
+    assert (denied.status, denied.decision_reason, denied.decided_by) == ("denied", "no", "reviewer")
 
 
 def test_reviewer_decides_an_arbitration_and_the_api_shows_it(reviewer, api):
