@@ -3,8 +3,21 @@
 from django.conf import settings
 from django.http import JsonResponse
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003"]
-CAPABILITIES = ["intents", "events", "agents", "state-patches", "optimistic-concurrency", "intent-graphs", "leasing"]
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0009", "0010", "0011"]
+CAPABILITIES = [
+    "intents",
+    "events",
+    "agents",
+    "state-patches",
+    "optimistic-concurrency",
+    "intent-graphs",
+    "leasing",
+    "governance",
+    "attachments",
+    "cost-tracking",
+    "retry-policies",
+    "access-control",
+]
 FEATURES = {
     "intents": True,
     "events": True,
@@ -13,6 +26,11 @@ FEATURES = {
     "optimisticConcurrency": True,
     "intentGraphs": True,
     "leasing": True,
+    "governance": True,
+    "attachments": True,
+    "costTracking": True,
+    "retryPolicies": True,
+    "accessControl": True,
 }
 SERVER_VERSION = "0.1.0"
 
