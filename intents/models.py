@@ -63,7 +63,10 @@ class Intent(models.Model):
     @property
     def depends_on(self):
         """Dependency ids in the order they were added; uses prefetched links when present."""
-        return [str(link.depends_on_id) for link in self.dependency_links.all()]
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("dependency_links")
+        if prefetched is not None:
+            return [str(link.depends_on_id) for link in prefetched]
+        return [str(pk) for pk in self.dependency_links.order_by("id").values_list("depends_on_id", flat=True)]
 
     def can_become(self, status):
         return status in TRANSITIONS[IntentStatus(self.status)]

@@ -187,9 +187,11 @@ def create_intent(
         created_at=now,
         updated_at=now,
     )
-    IntentDependency.objects.bulk_create(
-        IntentDependency(intent=intent, depends_on=dependency, created_at=now) for dependency in dependencies
+    links = IntentDependency.objects.bulk_create(
+        [IntentDependency(intent=intent, depends_on=dependency, created_at=now) for dependency in dependencies]
     )
+    # What a prefetch would find, so the response needs no query for it.
+    intent._prefetched_objects_cache = {"dependency_links": links}
     payload = {"title": title, "status": status}
     if parent is not None:
         payload["parent_id"] = str(parent.pk)

@@ -60,11 +60,6 @@ def intent_response(intent):
     return Response(IntentSerializer(intent).data, headers={"ETag": f'"{intent.version}"'})
 
 
-def fresh(intent):
-    """Reload an intent with its dependency ids for a response."""
-    return services.with_dependencies(Intent.objects.filter(pk=intent.pk)).get()
-
-
 def encode_cursor(intent):
     raw = f"{intent.created_at.isoformat()}|{intent.pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
@@ -127,13 +122,13 @@ class IntentListView(APIView):
         if parent_id is not None and services.as_uuid(parent_id) is None:
             raise SchemaError.field(["body", "parent_intent_id"], "Parent intent not found", parent_id)
         intent = services.create_intent(request.user.id, parent_id=parent_id, **data)
-        return intent_response(fresh(intent))
+        return intent_response(intent)
 
 
 class IntentDetailView(APIView):
     @extend_schema(responses=IntentSerializer, summary="Get an intent")
     def get(self, request, intent_id):
-        return intent_response(fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
+        return intent_response(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
 
 
 class StateView(APIView):
@@ -143,7 +138,7 @@ class StateView(APIView):
     def post(self, request, intent_id):
         version = expected_version(request)
         patches = body(request, StatePatchSerializer)
-        return intent_response(fresh(services.patch_state(intent_id, version, patches, request.user.id)))
+        return intent_response(services.patch_state(intent_id, version, patches, request.user.id))
 
 
 class StatusView(APIView):
@@ -152,7 +147,7 @@ class StatusView(APIView):
         version = expected_version(request)
         data = body(request, StatusSerializer)
         intent = services.change_status(intent_id, version, data["status"], request.user.id, data["reason"])
-        return intent_response(fresh(intent))
+        return intent_response(intent)
 
 
 class EventListView(APIView):
@@ -205,7 +200,7 @@ class ChildrenView(APIView):
     def post(self, request, intent_id):
         data = body(request, IntentCreateSerializer)
         intent = services.create_intent(request.user.id, parent_id=intent_id, **data)
-        return intent_response(fresh(intent))
+        return intent_response(intent)
 
 
 def graph_list_view(name, finder, summary):
@@ -231,7 +226,7 @@ BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_ch
 class DependenciesView(APIView):
     @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
     def get(self, request, intent_id):
-        intent = fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
+        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
         return Response({"dependencies": IntentSerializer(services.dependencies_of(intent), many=True).data})
 
     @extend_schema(
@@ -241,7 +236,7 @@ class DependenciesView(APIView):
         version = expected_version(request)
         data = body(request, DependencySerializer)
         intent = services.add_dependency(intent_id, data["dependency_id"], version, request.user.id)
-        return intent_response(fresh(intent))
+        return intent_response(intent)
 
 
 class DependencyDetailView(APIView):
@@ -249,15 +244,13 @@ class DependencyDetailView(APIView):
     def delete(self, request, intent_id, dependency_id):
         version = expected_version(request)
         intent = services.remove_dependency(intent_id, dependency_id, version, request.user.id)
-        return intent_response(fresh(intent))
+        return intent_response(intent)
 
 
 class GraphView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
     def get(self, request, intent_id):
-        return Response(
-            services.graph_of(fresh(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
-        )
+        return Response(services.graph_of(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
 
 
 class LeaseListView(APIView):

@@ -36,9 +36,17 @@ def database_from_url(url):
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        "OPTIONS": dict(parse_qsl(parts.query)),
-        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        "CONN_HEALTH_CHECKS": True,
+        # Under ASGI each request runs in a thread of its own, so persistent per-thread connections would pile
+        # up; a pool per process bounds them instead.
+        "OPTIONS": {
+            **dict(parse_qsl(parts.query)),
+            "pool": {
+                "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
+                "max_size": int(os.environ.get("DATABASE_POOL_MAX", "16")),
+                "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+            },
+        },
+        "CONN_MAX_AGE": 0,
     }
 
 
