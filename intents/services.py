@@ -77,7 +77,9 @@ def get_intent(intent_id, message="Intent not found", lock=False, principal_id=N
     pk = as_uuid(intent_id)
     queryset = Intent.objects.select_related("access_policy")
     if lock:
-        queryset = queryset.select_for_update(of=("self",))
+        # NO KEY UPDATE: it still serialises writers of the intent, but lets other transactions insert rows that
+        # reference it (events, leases), which would otherwise deadlock against a holder of such a row.
+        queryset = queryset.select_for_update(of=("self",), no_key=True)
     intent = queryset.filter(pk=pk).first() if pk else None
     if intent is None:
         raise NotFound(message)
@@ -268,7 +270,7 @@ def intent_transitions(intent):
 
 def unblock_dependents(intent, actor):
     """Dependents that were blocked only on finished work become active again (RFC-0002)."""
-    waiting = Intent.objects.select_for_update().filter(
+    waiting = Intent.objects.select_for_update(no_key=True).filter(
         dependency_links__depends_on=intent, status=IntentStatus.BLOCKED
     )
     for dependent in waiting.order_by("pk"):
@@ -428,10 +430,10 @@ def acquire_lease(intent_id, scope, duration_seconds, holder):
 
 
 def lock_lease(intent_id, lease_id, holder):
-    intent_pk, lease_pk = as_uuid(intent_id), as_uuid(lease_id)
-    lease = None
-    if intent_pk and lease_pk:
-        lease = Lease.objects.select_for_update().filter(pk=lease_pk, intent_id=intent_pk).first()
+    """The lease, locked after its intent: every lease change takes the locks in that order."""
+    intent = get_intent(intent_id, lock=True, message="Lease not found")
+    lease_pk = as_uuid(lease_id)
+    lease = Lease.objects.select_for_update().filter(pk=lease_pk, intent=intent).first() if lease_pk else None
     if lease is None:
         raise NotFound("Lease not found")
     if lease.holder != holder:
@@ -500,6 +502,7 @@ def expire_lapsed_leases(batch_size=500):
 @transaction.atomic
 def revoke_lease(lease, actor, reason=""):
     """Governance action: end a lease whoever holds it."""
+    get_intent(lease.intent_id, lock=True)
     lease = Lease.objects.select_for_update().get(pk=lease.pk)
     if lease.status != LeaseStatus.ACTIVE:
         return False

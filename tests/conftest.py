@@ -84,9 +84,10 @@ def server_environment():
 
 
 class Server:
-    def __init__(self, process, port):
+    def __init__(self, process, port, log_path):
         self.process = process
         self.port = port
+        self.log_path = log_path
         self.url = f"http://127.0.0.1:{port}"
 
     def stop(self):
@@ -99,18 +100,31 @@ class Server:
 
 def start_daphne(env):
     port = free_port()
+    # The log goes to a file: a pipe nobody reads would fill up and stall the server.
+    log_path = Path(env["OPENINTENT_VAR_DIR"]) / f"daphne-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "openintent_site.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-v",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "openintent_site.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_path.open("w"),
     )
-    server = Server(process, port)
+    server = Server(process, port, log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"daphne exited: {log_path.read_text()[-2000:]}")
         try:
             httpx.get(f"{server.url}/.well-known/openintent.json", timeout=1)
             return server
