@@ -10,10 +10,8 @@ from .models import (
     Cost,
     CostType,
     Failure,
-    Intent,
-    IntentEvent,
     IntentStatus,
-    Lease,
+    LeaseStatus,
     RetryPolicy,
     RetryStrategy,
 )
@@ -22,31 +20,24 @@ from .patches import OPERATIONS
 # Output -------------------------------------------------------------------------------------------------------
 
 
-class IntentSerializer(serializers.ModelSerializer):
+class IntentSerializer(serializers.Serializer):
+    # Declared field by field rather than a ModelSerializer: it is on every hot path, and introspecting the
+    # model for each response costs more than the rest of the serialisation.
     id = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    created_by = serializers.CharField(read_only=True)
     # Both names: 0.9.1 used one per route and its client reads the other.
     parent_id = serializers.SerializerMethodField()
     parent_intent_id = serializers.SerializerMethodField()
     depends_on = serializers.ListField(child=serializers.CharField(), read_only=True)
-
-    class Meta:
-        model = Intent
-        fields = [
-            "id",
-            "title",
-            "description",
-            "created_by",
-            "parent_id",
-            "parent_intent_id",
-            "depends_on",
-            "constraints",
-            "state",
-            "status",
-            "confidence",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
+    constraints = serializers.JSONField(read_only=True)
+    state = serializers.JSONField(read_only=True)
+    status = serializers.ChoiceField(choices=IntentStatus.choices, read_only=True)
+    confidence = serializers.IntegerField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def get_parent_id(self, intent) -> str | None:
         return str(intent.parent_id) if intent.parent_id else None
@@ -54,13 +45,13 @@ class IntentSerializer(serializers.ModelSerializer):
     get_parent_intent_id = get_parent_id
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     intent_id = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = IntentEvent
-        fields = ["id", "intent_id", "event_type", "actor", "payload", "created_at"]
+    event_type = serializers.CharField(read_only=True)
+    actor = serializers.CharField(read_only=True)
+    payload = serializers.JSONField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -72,26 +63,16 @@ class AssignmentSerializer(serializers.ModelSerializer):
         fields = ["id", "intent_id", "agent_id", "role", "assigned_at"]
 
 
-class LeaseSerializer(serializers.ModelSerializer):
+class LeaseSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     intent_id = serializers.CharField(read_only=True)
     agent_id = serializers.CharField(source="holder", read_only=True)
-    status = serializers.CharField(source="effective_status", read_only=True)
+    scope = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=LeaseStatus.choices, source="effective_status", read_only=True)
+    acquired_at = serializers.DateTimeField(read_only=True)
     created_at = serializers.DateTimeField(source="acquired_at", read_only=True)
-
-    class Meta:
-        model = Lease
-        fields = [
-            "id",
-            "intent_id",
-            "agent_id",
-            "scope",
-            "status",
-            "acquired_at",
-            "created_at",
-            "expires_at",
-            "released_at",
-        ]
+    expires_at = serializers.DateTimeField(read_only=True)
+    released_at = serializers.DateTimeField(read_only=True)
 
 
 # Input --------------------------------------------------------------------------------------------------------

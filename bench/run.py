@@ -1,0 +1,322 @@
+"""Throughput and latency of the intents core, measured through HTTP against real daphne processes.
+
+    .venv/bin/python bench/run.py [--processes 2] [--clients 16] [--seconds 5] [--sizes 10000,100000] [--quick]
+
+Uses DATABASE_URL when set; otherwise a database ``openintent_bench`` on the local PostgreSQL (127.0.0.1:5432,
+user postgres) when one answers, else a throw-away SQLite file. The database is emptied first. Results are
+printed as a Markdown table and written to bench/results/latest.md.
+"""
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bench-key-0123456789"
+HUB_FANOUT = 20
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def choose_database():
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"], "PostgreSQL (DATABASE_URL)"
+    try:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS openintent_bench WITH (FORCE)")
+            conn.execute("CREATE DATABASE openintent_bench")
+        return "postgresql://postgres@127.0.0.1:5432/openintent_bench", "PostgreSQL (local openintent_bench)"
+    except Exception:  # noqa: BLE001  any failure means: no usable PostgreSQL here
+        return None, "SQLite (no PostgreSQL found: figures are not comparable with the targets)"
+
+
+def environment(database_url, var_dir):
+    env = dict(os.environ, OPENINTENT_VAR_DIR=var_dir, DJANGO_SETTINGS_MODULE="openintent_site.settings")
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def manage(env, *args):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def seed(env, total):
+    """Grow the intents table to ``total`` rows with bulk inserts, with hub parents and dependency hubs."""
+    script = f"""
+import django, uuid
+django.setup()
+from django.utils import timezone
+from intents.models import Intent, IntentDependency
+have = Intent.objects.count()
+batch = []
+links = []
+hub = None
+for number in range(have, {total}):
+    intent = Intent(id=uuid.uuid4(), title=f"seeded {{number}}", created_by="seed",
+                    status=["draft", "active", "completed"][number % 3], state={{"n": number}})
+    if number % {HUB_FANOUT + 1} == 0 or hub is None:
+        hub = intent
+    else:
+        intent.parent_id = hub.pk
+        links.append(IntentDependency(intent=intent, depends_on=hub))
+    batch.append(intent)
+    if len(batch) >= 5000:
+        Intent.objects.bulk_create(batch); IntentDependency.objects.bulk_create(links); batch, links = [], []
+Intent.objects.bulk_create(batch); IntentDependency.objects.bulk_create(links)
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
+
+
+def hub_ids(env, count=50):
+    script = f"""
+import django
+django.setup()
+from intents.models import Intent
+ids = Intent.objects.filter(created_by="seed", parent__isnull=True).values_list("id", flat=True)[:{count}]
+print(" ".join(str(pk) for pk in ids))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True)
+    return result.stdout.decode().split()
+
+
+def lease_overlaps(env, intent_id):
+    script = f"""
+import django
+django.setup()
+from itertools import pairwise
+from intents.models import Lease
+leases = list(Lease.objects.filter(intent_id="{intent_id}").order_by("acquired_at"))
+print(sum(1 for a, b in pairwise(leases) if (a.released_at or a.expires_at) > b.acquired_at))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True)
+    return int(result.stdout.decode().strip())
+
+
+def start_servers(env, count):
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
+        process = subprocess.Popen([*command, "openintent_site.asgi:application"], cwd=ROOT, env=env)
+        servers.append((process, f"http://127.0.0.1:{port}"))
+    for _, url in servers:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/.well-known/openintent.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+    return servers
+
+
+class Run:
+    """``clients`` threads call ``operation(client, index)`` until ``seconds`` pass; latencies are kept."""
+
+    def __init__(self, urls, clients, seconds):
+        self.urls, self.clients, self.seconds = urls, clients, seconds
+
+    def client(self, index):
+        url = self.urls[index % len(self.urls)]
+        return httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60)
+
+    def measure(self, operation, prepare=None):
+        latencies, errors, lock = [], [0], threading.Lock()
+        start_line = threading.Barrier(self.clients + 1)
+
+        def work(index):
+            client = self.client(index)
+            context = prepare(client, index) if prepare else None
+            mine, failed = [], 0
+            start_line.wait()
+            deadline = time.monotonic() + self.seconds
+            while time.monotonic() < deadline:
+                began = time.perf_counter()
+                if not operation(client, index, context):
+                    failed += 1
+                mine.append(time.perf_counter() - began)
+            with lock:
+                latencies.extend(mine)
+                errors[0] += failed
+
+        threads = [threading.Thread(target=work, args=(index,)) for index in range(self.clients)]
+        for thread in threads:
+            thread.start()
+        start_line.wait()
+        began = time.monotonic()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - began
+        latencies.sort()
+        return {
+            "ops": len(latencies) / elapsed,
+            "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+            "errors": errors[0],
+        }
+
+
+def benchmark(run, urls, env, size, hubs):
+    rows = []
+    admin = httpx.Client(base_url=urls[0], headers={"X-API-Key": KEY}, timeout=60)
+
+    def create(client, index, context):
+        return client.post("/api/v1/intents", json={"title": "bench"}).status_code == 200
+
+    def get(client, index, context):
+        return client.get(f"/api/v1/intents/{random.choice(hubs)}").status_code == 200
+
+    def own_intent(client, index):
+        return {"id": client.post("/api/v1/intents", json={"title": f"patch {index}"}).json()["id"], "version": 1}
+
+    def patch(client, index, context):
+        response = client.post(
+            f"/api/v1/intents/{context['id']}/state",
+            json={"patches": [{"op": "set", "path": "progress", "value": context["version"]}]},
+            headers={"If-Match": str(context["version"])},
+        )
+        context["version"] += 1
+        return response.status_code == 200
+
+    shared = admin.post("/api/v1/intents", json={"title": "contended"}).json()["id"]
+    commits = [0]
+    commit_lock = threading.Lock()
+
+    def contended(client, index, context):
+        current = client.get(f"/api/v1/intents/{shared}").json()
+        response = client.post(
+            f"/api/v1/intents/{shared}/state",
+            json={"patches": [{"op": "set", "path": f"c{index}", "value": current["state"].get(f"c{index}", 0) + 1}]},
+            headers={"If-Match": str(current["version"])},
+        )
+        if response.status_code == 200:
+            with commit_lock:
+                commits[0] += 1
+        return response.status_code in (200, 409)
+
+    leased = admin.post("/api/v1/intents", json={"title": "leased"}).json()["id"]
+    grants = [0]
+
+    def lease(client, index, context):
+        response = client.post(f"/api/v1/intents/{leased}/leases", json={"scope": "s", "duration_seconds": 60})
+        if response.status_code == 200:
+            with commit_lock:
+                grants[0] += 1
+            return client.delete(f"/api/v1/intents/{leased}/leases/{response.json()['id']}").status_code == 200
+        return response.status_code == 409
+
+    def listing(client, index, context):
+        return client.get("/api/v1/intents", params={"limit": 50}).status_code == 200
+
+    def listing_by_status(client, index, context):
+        return client.get("/api/v1/intents", params={"limit": 50, "status": "active"}).status_code == 200
+
+    def dependents(client, index, context):
+        response = client.get(f"/api/v1/intents/{random.choice(hubs)}/dependents")
+        return response.status_code == 200 and len(response.json()["dependents"]) == HUB_FANOUT
+
+    def children(client, index, context):
+        response = client.get(f"/api/v1/intents/{random.choice(hubs)}/children")
+        return response.status_code == 200 and len(response.json()["children"]) == HUB_FANOUT
+
+    for name, operation, prepare in [
+        ("create", create, None),
+        ("get", get, None),
+        ("state patch (own intent)", patch, own_intent),
+        ("contended patch (one intent, OCC retry)", contended, None),
+        ("lease acquire/release (one scope)", lease, None),
+        ("list 50", listing, None),
+        ("list 50, status filter", listing_by_status, None),
+        ("dependents (20)", dependents, None),
+        ("children (20)", children, None),
+    ]:
+        result = run.measure(operation, prepare)
+        note = ""
+        if operation is contended:
+            final = admin.get(f"/api/v1/intents/{shared}").json()
+            lost = commits[0] - (final["version"] - 1) + (commits[0] - sum(final["state"].values()))
+            note = f"{commits[0]} commits, lost updates: {lost}"
+            result["ops"] = commits[0] / run.seconds
+        if operation is lease:
+            note = f"{grants[0]} grants, overlapping holders: {lease_overlaps(env, leased)}"
+        rows.append((name, size, result, note))
+        print(
+            f"  {name:42} {size:>7} {result['ops']:8.0f}/s p50 {result['p50']:6.1f} ms p99 {result['p99']:6.1f} ms "
+            f"errors {result['errors']} {note}",
+            flush=True,
+        )
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--quick", action="store_true", help="2,000 intents, 2 s per operation")
+    args = parser.parse_args()
+    sizes = [2000] if args.quick else [int(size) for size in args.sizes.split(",")]
+    seconds = 2 if args.quick else args.seconds
+
+    database_url, database = choose_database()
+    var_dir = tempfile.mkdtemp(prefix="openintent-bench-")
+    env = environment(database_url, var_dir)
+    if not database_url:
+        env["SQLITE_PATH"] = str(Path(var_dir) / "bench.sqlite3")
+    manage(env, "migrate", "--noinput")
+    manage(env, "createapikey", "--agent", "bench", "--key", KEY)
+    print(f"Database: {database}; {args.processes} daphne processes; {args.clients} clients; {seconds:g} s each")
+
+    rows = []
+    for size in sizes:
+        seed(env, size)
+        hubs = hub_ids(env)
+        servers = start_servers(env, args.processes)
+        try:
+            rows += benchmark(
+                Run([url for _, url in servers], args.clients, seconds), [u for _, u in servers], env, size, hubs
+            )
+        finally:
+            for process, _ in servers:
+                process.terminate()
+                process.wait()
+
+    lines = [
+        f"Database: {database}. {args.processes} daphne processes, {args.clients} concurrent clients, "
+        f"{seconds:g} s per operation, {os.cpu_count()} cores.",
+        "",
+        "| operation | intents | ops/s | p50 ms | p99 ms | errors | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, size, result, note in rows:
+        lines.append(
+            f"| {name} | {size:,} | {result['ops']:.0f} | {result['p50']:.1f} | {result['p99']:.1f} | "
+            f"{result['errors']} | {note} |"
+        )
+    report = "\n".join(lines)
+    print("\n" + report)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.md").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
