@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intents.services import get_intent
+from intents.views import readable_intent
 from openintent_site.api import body, query
 from openintent_site.errors import Forbidden
 
@@ -22,10 +22,6 @@ from .serializers import (
     DecisionCreateSerializer,
     DecisionSerializer,
 )
-
-
-def readable_intent(request, intent_id, needs=Permission.READ):
-    return get_intent(intent_id, principal_id=request.user.id, needs=needs)
 
 
 class ArbitrateView(APIView):

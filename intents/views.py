@@ -56,6 +56,11 @@ def envelope(name, item_serializer):
     return inline_serializer(f"{name.title().replace('_', '')}List", {name: item_serializer(many=True)})
 
 
+def readable_intent(request, intent_id, needs=READ):
+    """The path's intent, if the caller holds ``needs`` on it (404 or 403 otherwise)."""
+    return services.get_intent(intent_id, principal_id=request.user.id, needs=needs)
+
+
 def intent_response(intent):
     return Response(IntentSerializer(intent).data, headers={"ETag": f'"{intent.version}"'})
 
@@ -128,7 +133,7 @@ class IntentListView(APIView):
 class IntentDetailView(APIView):
     @extend_schema(responses=IntentSerializer, summary="Get an intent")
     def get(self, request, intent_id):
-        return intent_response(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
+        return intent_response(readable_intent(request, intent_id))
 
 
 class StateView(APIView):
@@ -154,7 +159,7 @@ class EventListView(APIView):
     @extend_schema(parameters=[EventListQuerySerializer], responses=EventSerializer(many=True), summary="Read the log")
     def get(self, request, intent_id):
         params = query(request, EventListQuerySerializer)
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         events = intent.events.order_by("-id")
         if "event_type" in params:
             events = events.filter(event_type=params["event_type"])
@@ -173,7 +178,7 @@ class EventListView(APIView):
 class AgentListView(APIView):
     @extend_schema(responses=AssignmentSerializer(many=True), summary="List assigned agents")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response(AssignmentSerializer(intent.assignments.all(), many=True).data)
 
     @extend_schema(request=AssignAgentSerializer, responses=AssignmentSerializer, summary="Assign an agent")
@@ -193,7 +198,7 @@ class AgentDetailView(APIView):
 class ChildrenView(APIView):
     @extend_schema(responses=envelope("children", IntentSerializer), summary="Immediate children")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response({"children": IntentSerializer(services.children_of(intent), many=True).data})
 
     @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
@@ -209,7 +214,7 @@ def graph_list_view(name, finder, summary):
     class GraphListView(APIView):
         @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
         def get(self, request, intent_id):
-            intents = finder(services.get_intent(intent_id, principal_id=request.user.id, needs=READ))
+            intents = finder(readable_intent(request, intent_id))
             return Response({name: IntentSerializer(intents, many=True).data})
 
     GraphListView.__name__ = f"{name.title()}View"
@@ -226,7 +231,7 @@ BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_ch
 class DependenciesView(APIView):
     @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response({"dependencies": IntentSerializer(services.dependencies_of(intent), many=True).data})
 
     @extend_schema(
@@ -250,14 +255,14 @@ class DependencyDetailView(APIView):
 class GraphView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
     def get(self, request, intent_id):
-        return Response(services.graph_of(services.get_intent(intent_id, principal_id=request.user.id, needs=READ)))
+        return Response(services.graph_of(readable_intent(request, intent_id)))
 
 
 class LeaseListView(APIView):
     @extend_schema(parameters=[LeaseListQuerySerializer], responses=envelope("leases", LeaseSerializer))
     def get(self, request, intent_id):
         params = query(request, LeaseListQuerySerializer)
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         leases = intent.leases.all() if params["include"] == "all" else intent.leases.held()
         return Response({"leases": LeaseSerializer(leases.order_by("acquired_at"), many=True).data})
 
@@ -288,7 +293,7 @@ class AttachmentListView(APIView):
 
     @extend_schema(responses=envelope("attachments", AttachmentSerializer), summary="Attachments of an intent")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response(
             {
                 "attachments": AttachmentSerializer(
@@ -343,7 +348,7 @@ class CostListView(APIView):
         summary="Costs of an intent with totals per type, agent and unit, and the budget",
     )
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response(
             {"costs": CostSerializer(intent.costs.all(), many=True).data, "summary": costs.summary_of(intent)}
         )
@@ -368,7 +373,7 @@ class RetryPolicyView(APIView):
 class FailureListView(APIView):
     @extend_schema(responses=envelope("failures", FailureSerializer), summary="Failures of an intent")
     def get(self, request, intent_id):
-        intent = services.get_intent(intent_id, principal_id=request.user.id, needs=READ)
+        intent = readable_intent(request, intent_id)
         return Response({"failures": FailureSerializer(intent.failures.all(), many=True).data})
 
     @extend_schema(request=FailureCreateSerializer, responses=FailureSerializer, summary="Record a failure")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from . import discovery, errors
@@ -10,7 +10,7 @@ PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 urlpatterns = [
     path(".well-known/openintent.json", discovery.protocol_document),
     path(".well-known/openintent-compat.json", discovery.compatibility_document),
-    path("openapi.json", SpectacularAPIView.as_view(**PUBLIC), name="openapi-schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(**PUBLIC), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="redoc"),
     path("admin/", admin.site.urls),
