@@ -33,6 +33,7 @@ from .models import (
 )
 from .patches import PatchError, apply_patches, scopes_touched
 from .serializers import LeaseSerializer
+from .signals import event_committed
 
 SYSTEM_ACTOR = "system"
 
@@ -53,8 +54,12 @@ SERVER_EVENT_TYPES = frozenset(
 
 
 def append_event(intent_id, event_type, actor, payload=None):
-    """The one way an entry gets into an intent's log. Call it inside the write's transaction."""
-    return IntentEvent.objects.create(intent_id=intent_id, event_type=event_type, actor=actor, payload=payload or {})
+    """The one way an entry gets into an intent's log. Call it inside the write's transaction.
+
+    Listeners of ``event_committed`` hear of the event only once that transaction commits."""
+    event = IntentEvent.objects.create(intent_id=intent_id, event_type=event_type, actor=actor, payload=payload or {})
+    transaction.on_commit(lambda: event_committed.send(sender=IntentEvent, event=event))
+    return event
 
 
 # Reading -----------------------------------------------------------------------------------------------------
