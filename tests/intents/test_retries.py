@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from intents.models import Failure, RetryPolicy
+from openintent_site.celery import app as celery_app
 from triggers.tasks import run_retry
 
 
@@ -57,14 +58,19 @@ def test_invalid_policies_name_the_field(api, intent, fields, loc):
 
 
 def test_a_failure_schedules_a_retry_with_the_policys_backoff(
-    api, other_api, intent, django_capture_on_commit_callbacks
+    api, other_api, intent, django_capture_on_commit_callbacks, monkeypatch
 ):
+    sent = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, countdown: sent.append((name, args, countdown)))
     set_policy(api, intent)
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         first = fail(other_api, intent).json()
         second = fail(other_api, intent).json()
         third = fail(other_api, intent).json()
-    assert len(callbacks) == 3
+    assert sent == [
+        ("triggers.tasks.run_retry", [failure["id"]], delay)
+        for failure, delay in ((first, 0.1), (second, 0.2), (third, 0.25))
+    ]
     assert [item["attempt_number"] for item in (first, second, third)] == [1, 2, 3]
     delays = [event["payload"]["retry_delay_ms"] for event in reversed(events(api, intent, "failure_recorded"))]
     assert delays == [100, 200, 250]
