@@ -96,6 +96,8 @@ def get_intent(intent_id, message="Intent not found", lock=False, principal_id=N
 def find_intents(ids):
     """The existing intents among ``ids``, in the order given; unknown or malformed ids are left out."""
     pks = [pk for pk in (as_uuid(value) for value in ids) if pk]
+    if not pks:
+        return []
     found = {intent.pk: intent for intent in with_dependencies(Intent.objects.filter(pk__in=pks))}
     return [found[pk] for pk in pks if pk in found]
 

@@ -8,7 +8,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
-from .models import ApiKey, hash_key
+from .models import ApiKey
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,7 @@ def principal_from_settings(raw_key):
 def principal_for_key(raw_key):
     if not raw_key:
         return None
-    # One indexed query, without model instances: it runs on every request.
-    found = (
-        ApiKey.objects.active()
-        .filter(key_hash=hash_key(raw_key))
-        .values_list("agent_id", "user__username", "user__is_active")
-        .first()
-    )
+    found = ApiKey.objects.principal_row(raw_key)
     if found is None:
         return principal_from_settings(raw_key)
     agent_id, username, user_is_active = found
