@@ -76,6 +76,7 @@ for number in range(have, {total}):
         hub = intent
     else:
         intent.parent_id = hub.pk
+        intent.depends_on = [str(hub.pk)]
         links.append(IntentDependency(intent=intent, depends_on=hub))
     batch.append(intent)
     if len(batch) >= 5000:

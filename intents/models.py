@@ -39,6 +39,10 @@ class Intent(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Ids this intent depends on, in the order they were added: a copy of its IntentDependency rows, written in
+    # the same transaction by the only functions that add or remove them, so reading an intent needs no join.
+    # The rows stay the source for the reverse direction (dependents), which is indexed.
+    depends_on = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -59,14 +63,6 @@ class Intent(models.Model):
     @property
     def is_terminal(self):
         return self.status in TERMINAL
-
-    @property
-    def depends_on(self):
-        """Dependency ids in the order they were added; uses prefetched links when present."""
-        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("dependency_links")
-        if prefetched is not None:
-            return [str(link.depends_on_id) for link in prefetched]
-        return [str(pk) for pk in self.dependency_links.order_by("id").values_list("depends_on_id", flat=True)]
 
     def can_become(self, status):
         return status in TRANSITIONS[IntentStatus(self.status)]

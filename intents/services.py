@@ -4,7 +4,6 @@ import uuid
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from governance.access import require
@@ -72,11 +71,6 @@ def as_uuid(value):
         return None
 
 
-def with_dependencies(queryset):
-    links = IntentDependency.objects.only("intent_id", "depends_on_id")
-    return queryset.prefetch_related(Prefetch("dependency_links", queryset=links))
-
-
 def get_intent(intent_id, message="Intent not found", lock=False, principal_id=None, needs=None):
     """The intent, locked for update when asked; with ``needs``, only if ``principal_id`` holds that permission."""
     pk = as_uuid(intent_id)
@@ -98,7 +92,7 @@ def find_intents(ids):
     pks = [pk for pk in (as_uuid(value) for value in ids) if pk]
     if not pks:
         return []
-    found = {intent.pk: intent for intent in with_dependencies(Intent.objects.filter(pk__in=pks))}
+    found = {intent.pk: intent for intent in Intent.objects.filter(pk__in=pks)}
     return [found[pk] for pk in pks if pk in found]
 
 
@@ -195,12 +189,11 @@ def create_intent(
         confidence=confidence,
         created_at=now,
         updated_at=now,
+        depends_on=[str(dependency.pk) for dependency in dependencies],
     )
-    links = IntentDependency.objects.bulk_create(
+    IntentDependency.objects.bulk_create(
         [IntentDependency(intent=intent, depends_on=dependency, created_at=now) for dependency in dependencies]
     )
-    # What a prefetch would find, so the response needs no query for it.
-    intent._prefetched_objects_cache = {"dependency_links": links}
     payload = {"title": title, "status": status}
     if parent is not None:
         payload["parent_id"] = str(parent.pk)
@@ -330,9 +323,10 @@ def add_dependency(intent_id, dependency_id, expected_version, actor):
         chain = " -> ".join(str(pk) for pk in [intent.pk, *path])
         raise ProtocolError(f"Dependency would create cycle: {chain}")
     IntentDependency.objects.create(intent=intent, depends_on=dependency)
+    intent.depends_on = [*intent.depends_on, str(dependency.pk)]
     intent.version += 1
     intent.updated_at = timezone.now()
-    intent.save(update_fields=["version", "updated_at"])
+    intent.save(update_fields=["depends_on", "version", "updated_at"])
     append_event(intent.pk, "dependency_added", actor, {"dependency_id": str(dependency.pk), "version": intent.version})
     if intent.status == IntentStatus.ACTIVE and dependency.status != IntentStatus.COMPLETED:
         set_status(intent, IntentStatus.BLOCKED, actor, f"waits for dependency {dependency.pk}", bump_version=False)
@@ -346,9 +340,10 @@ def remove_dependency(intent_id, dependency_id, expected_version, actor):
     deleted, _ = IntentDependency.objects.filter(intent=intent, depends_on_id=pk).delete() if pk else (0, None)
     if not deleted:
         raise NotFound("Dependency not found")
+    intent.depends_on = [kept for kept in intent.depends_on if kept != str(pk)]
     intent.version += 1
     intent.updated_at = timezone.now()
-    intent.save(update_fields=["version", "updated_at"])
+    intent.save(update_fields=["depends_on", "version", "updated_at"])
     append_event(intent.pk, "dependency_removed", actor, {"dependency_id": str(pk), "version": intent.version})
     if intent.status == IntentStatus.BLOCKED and not unfinished_dependencies(intent):
         set_status(intent, IntentStatus.ACTIVE, actor, f"dependency {pk} removed", bump_version=False)
@@ -529,7 +524,7 @@ def revoke_lease(lease, actor, reason=""):
 
 
 def children_of(intent):
-    return list(with_dependencies(intent.children.order_by("created_at", "pk")))
+    return list(intent.children.order_by("created_at", "pk"))
 
 
 def descendants_of(intent):
@@ -537,7 +532,7 @@ def descendants_of(intent):
     by_parent = {}
     frontier = [intent.pk]
     while frontier:
-        level = list(with_dependencies(Intent.objects.filter(parent_id__in=frontier).order_by("created_at", "pk")))
+        level = list(Intent.objects.filter(parent_id__in=frontier).order_by("created_at", "pk"))
         for child in level:
             by_parent.setdefault(child.parent_id, []).append(child)
         frontier = [child.pk for child in level]
@@ -555,7 +550,7 @@ def ancestors_of(intent):
     seen = {intent.pk}
     parent_id = intent.parent_id
     while parent_id is not None and parent_id not in seen:
-        parent = with_dependencies(Intent.objects.filter(pk=parent_id)).first()
+        parent = Intent.objects.filter(pk=parent_id).first()
         if parent is None:
             break
         chain.append(parent)
@@ -569,9 +564,7 @@ def dependencies_of(intent):
 
 
 def dependents_of(intent):
-    return list(
-        with_dependencies(Intent.objects.filter(dependency_links__depends_on=intent).order_by("created_at", "pk"))
-    )
+    return list(Intent.objects.filter(dependency_links__depends_on=intent).order_by("created_at", "pk"))
 
 
 def readiness_of_children(intent):
@@ -596,7 +589,7 @@ def graph_of(intent):
     nodes = {}
     frontier = [intent.pk]
     while frontier:
-        batch = with_dependencies(Intent.objects.filter(pk__in=frontier))
+        batch = Intent.objects.filter(pk__in=frontier)
         frontier = []
         for node in batch:
             nodes[node.pk] = node

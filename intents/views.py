@@ -106,7 +106,7 @@ class IntentListView(APIView):
             created_at, pk = decode_cursor(params["cursor"])
             intents = intents.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
         start, limit = params["offset"], params["limit"]
-        page = list(services.with_dependencies(intents.order_by("-created_at", "-pk"))[start : start + limit + 1])
+        page = list(intents.order_by("-created_at", "-pk")[start : start + limit + 1])
         more = len(page) > limit
         page = page[:limit]
         return Response(
