@@ -48,6 +48,8 @@ SERVER_EVENT_TYPES = frozenset(
         "dependency_removed",
         "lease_acquired",
         "lease_released",
+        "added_to_portfolio",
+        "removed_from_portfolio",
     }
 )
 
