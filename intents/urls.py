@@ -27,4 +27,10 @@ urlpatterns = [
     path("intents/<str:intent_id>/costs", views.CostListView.as_view()),
     path("intents/<str:intent_id>/retry-policy", views.RetryPolicyView.as_view()),
     path("intents/<str:intent_id>/failures", views.FailureListView.as_view()),
+    path("intents/<str:intent_id>/portfolios", views.IntentPortfoliosView.as_view()),
+    path("portfolios", views.PortfolioListView.as_view()),
+    path("portfolios/<str:portfolio_id>", views.PortfolioDetailView.as_view()),
+    path("portfolios/<str:portfolio_id>/status", views.PortfolioStatusView.as_view()),
+    path("portfolios/<str:portfolio_id>/intents", views.PortfolioIntentsView.as_view()),
+    path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", views.PortfolioIntentDetailView.as_view()),
 ]
