@@ -33,4 +33,6 @@ urlpatterns = [
     path("portfolios/<str:portfolio_id>/status", views.PortfolioStatusView.as_view()),
     path("portfolios/<str:portfolio_id>/intents", views.PortfolioIntentsView.as_view()),
     path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", views.PortfolioIntentDetailView.as_view()),
+    path("subscriptions", views.SubscriptionListView.as_view()),
+    path("subscriptions/<str:subscription_id>", views.SubscriptionDetailView.as_view()),
 ]

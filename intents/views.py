@@ -16,7 +16,7 @@ from governance.models import Permission
 from openintent_site.api import body, expected_version, query, validate
 from openintent_site.errors import LenientJSONParser, NotFound, SchemaError
 
-from . import attachments, costs, retries, services
+from . import attachments, costs, retries, services, subscriptions
 from . import portfolios as portfolio_services
 from .models import Intent
 from .serializers import (
@@ -27,6 +27,7 @@ from .serializers import (
     AttachmentUploadSerializer,
     CostCreateSerializer,
     CostSerializer,
+    CreatedSubscriptionSerializer,
     DependencySerializer,
     EventCreateSerializer,
     EventListQuerySerializer,
@@ -51,6 +52,9 @@ from .serializers import (
     RetryPolicySerializer,
     StatePatchSerializer,
     StatusSerializer,
+    SubscriptionCreateSerializer,
+    SubscriptionListQuerySerializer,
+    SubscriptionSerializer,
     TopLevelIntentCreateSerializer,
 )
 
@@ -497,3 +501,39 @@ class IntentPortfoliosView(APIView):
         intent = readable_intent(request, intent_id)
         portfolios = portfolio_services.portfolios_containing(intent, request.user.id)
         return Response({"portfolios": portfolio_body(portfolios, request.user.id, many=True)})
+
+
+# Webhook subscriptions (RFC-0006) -----------------------------------------------------------------------------
+
+
+class SubscriptionListView(APIView):
+    @extend_schema(
+        parameters=[SubscriptionListQuerySerializer],
+        responses=envelope("subscriptions", SubscriptionSerializer),
+        summary="The caller's subscriptions, oldest first",
+    )
+    def get(self, request):
+        params = query(request, SubscriptionListQuerySerializer)
+        found = subscriptions.subscriptions_of(request.user.id, params.get("intent_id"), params.get("portfolio_id"))
+        return Response({"subscriptions": SubscriptionSerializer(found, many=True).data})
+
+    @extend_schema(
+        request=SubscriptionCreateSerializer,
+        responses=CreatedSubscriptionSerializer,
+        summary="Subscribe a webhook to intent events (the signing secret is in this response only)",
+    )
+    def post(self, request):
+        data = body(request, SubscriptionCreateSerializer)
+        subscription = subscriptions.create_subscription(request.user.id, **data)
+        return Response(CreatedSubscriptionSerializer(subscription).data)
+
+
+class SubscriptionDetailView(APIView):
+    @extend_schema(responses=SubscriptionSerializer, summary="A subscription")
+    def get(self, request, subscription_id):
+        return Response(SubscriptionSerializer(subscriptions.get_subscription(subscription_id, request.user.id)).data)
+
+    @extend_schema(responses={204: None}, summary="Unsubscribe")
+    def delete(self, request, subscription_id):
+        subscriptions.delete_subscription(subscription_id, request.user.id)
+        return Response(status=204)

@@ -218,6 +218,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("OPENINTENT_LEASE_SWEEP_SECONDS", "5")),
     },
     "expire-grants": {"task": "triggers.tasks.expire_grants", "schedule": 60.0},
+    "deliver-due-webhooks": {"task": "triggers.tasks.deliver_due_webhooks", "schedule": 30.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
@@ -225,6 +226,11 @@ OPENINTENT_API_KEYS = env_list("OPENINTENT_API_KEYS")
 OPENINTENT_PROTOCOL_VERSION = os.environ.get("OPENINTENT_PROTOCOL_VERSION", "0.1")
 OPENINTENT_MAX_ATTACHMENT_BYTES = int(os.environ.get("OPENINTENT_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024)))
 OPENINTENT_MAX_LEASE_SECONDS = int(os.environ.get("OPENINTENT_MAX_LEASE_SECONDS", str(24 * 3600)))
+# Webhook deliveries (RFC-0006): per-request timeout, attempts before giving up, and the exponential backoff.
+OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_TIMEOUT_SECONDS", "10"))
+OPENINTENT_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", "8"))
+OPENINTENT_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", "10"))
+OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,8 @@ from governance.services import expire_grants
 from intents import retries
 from intents.services import expire_lapsed_leases
 
+from . import webhooks
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,3 +33,17 @@ def expire_access_grants():
 def run_retry(failure_id):
     """The attempt a retry policy scheduled after a failure."""
     return retries.run_retry(failure_id)
+
+
+@shared_task(name="triggers.tasks.deliver_webhook")
+def deliver_webhook(delivery_id):
+    """One attempt at POSTing an event to a subscription's webhook; a failed attempt schedules the next one."""
+    return webhooks.deliver(delivery_id)
+
+
+@shared_task(name="triggers.tasks.deliver_due_webhooks")
+def deliver_due_webhooks():
+    queued = webhooks.send_due()
+    if queued:
+        logger.info("queued %d due webhook deliveries", queued)
+    return queued

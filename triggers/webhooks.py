@@ -1,0 +1,195 @@
+"""Webhook delivery for subscriptions (RFC-0006), at least once, signed, retried with exponential backoff.
+
+Each committed intent event is matched against the live subscriptions; every match gets one WebhookDelivery row
+and a Celery task that POSTs ``{"subscription_id", "delivery_id", "event"}`` to the subscription's URL.
+
+Signature: ``X-OpenIntent-Signature: sha256=<hex>``, the HMAC-SHA256 with the subscription's secret over
+``<X-OpenIntent-Timestamp>.<raw body>`` (the Unix time in seconds, a dot, the exact bytes received). A receiver
+recomputes it, compares in constant time, and rejects timestamps too far from its clock to stop replays.
+
+A 2xx answer marks the delivery ``delivered``. Anything else (another status, a timeout, a refused connection) is
+tried again after ``OPENINTENT_WEBHOOK_BACKOFF_SECONDS`` × 2^(attempt − 1), capped at
+``OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS``; after ``OPENINTENT_WEBHOOK_MAX_ATTEMPTS`` attempts it is ``failed``.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+
+import httpx
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from governance.access import permission_of
+from intents.models import DeliveryStatus, Intent, Subscription, WebhookDelivery
+from intents.serializers import EventSerializer
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-OpenIntent-Signature"
+TIMESTAMP_HEADER = "X-OpenIntent-Timestamp"
+DELIVER_TASK = "triggers.tasks.deliver_webhook"
+# A task may start a little before the time its countdown aimed at; it still counts as due.
+CLOCK_TOLERANCE = timedelta(seconds=2)
+
+
+def sign(secret, timestamp, body):
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def backoff(attempts):
+    """Seconds to wait after the ``attempts``-th failed attempt."""
+    delay = settings.OPENINTENT_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1)
+    return min(delay, settings.OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS)
+
+
+def send(delivery_id, countdown=0):
+    current_app.send_task(DELIVER_TASK, args=[delivery_id], countdown=countdown)
+
+
+# Queueing ----------------------------------------------------------------------------------------------------
+
+
+def subscriptions_for(event, now):
+    """Live subscriptions that want ``event``: on its intent, on a portfolio holding it, or on every intent."""
+    scope = (
+        Q(intent_id=event.intent_id)
+        | Q(portfolio__memberships__intent_id=event.intent_id)
+        | Q(intent__isnull=True, portfolio__isnull=True)
+    )
+    live = Subscription.objects.filter(scope, Q(expires_at__isnull=True) | Q(expires_at__gt=now), active=True)
+    return [subscription for subscription in live.distinct() if subscription.wants(event.event_type)]
+
+
+def queue_deliveries(event):
+    """Record a delivery for each subscription that wants ``event`` and whose creator may read its intent."""
+    now = timezone.now()
+    subscriptions = subscriptions_for(event, now)
+    if not subscriptions:
+        return []
+    intent = Intent.objects.select_related("access_policy").filter(pk=event.intent_id).first()
+    if intent is None:
+        return []
+    readers = [subscription for subscription in subscriptions if permission_of(intent, subscription.created_by)]
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(subscription=subscription, event=event, next_attempt_at=now) for subscription in readers],
+            ignore_conflicts=True,
+        )
+    ids = list(
+        WebhookDelivery.objects.filter(event=event, subscription__in=readers, attempts=0).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        send(pk)
+    return ids
+
+
+def on_event_committed(sender, event, **kwargs):
+    # The write this event belongs to has committed and its response is on the way; a failure here must not
+    # turn it into an error. Rows already recorded are picked up again by the deliver_due_webhooks sweep.
+    try:
+        queue_deliveries(event)
+    except Exception:
+        logger.exception("could not queue webhook deliveries for event %s", event.pk)
+
+
+# Delivering --------------------------------------------------------------------------------------------------
+
+
+def claim(delivery_id, now):
+    """Take the next attempt of a due delivery, so that two workers never POST the same attempt twice.
+
+    The claim moves ``next_attempt_at`` past the request's timeout: should this worker die mid-attempt, the sweep
+    finds the delivery due again afterwards."""
+    held_until = now + timedelta(seconds=settings.OPENINTENT_WEBHOOK_TIMEOUT_SECONDS + 30)
+    return bool(
+        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + CLOCK_TOLERANCE))
+        .update(attempts=F("attempts") + 1, next_attempt_at=held_until)
+    )
+
+
+def request_body(delivery):
+    document = {
+        "subscription_id": str(delivery.subscription_id),
+        "delivery_id": delivery.pk,
+        "event": EventSerializer(delivery.event).data,
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def post(delivery):
+    """POST the delivery once. Returns (status code or None, error text or "")."""
+    subscription = delivery.subscription
+    body = request_body(delivery)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "openintent-webhooks",
+        "X-OpenIntent-Event": delivery.event.event_type,
+        "X-OpenIntent-Delivery": str(delivery.pk),
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+    }
+    try:
+        response = httpx.post(
+            subscription.webhook_url,
+            content=body,
+            headers=headers,
+            timeout=settings.OPENINTENT_WEBHOOK_TIMEOUT_SECONDS,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:2000]
+    if 200 <= response.status_code < 300:
+        return response.status_code, ""
+    return response.status_code, f"HTTP {response.status_code}: {response.text[:500]}"
+
+
+def deliver(delivery_id):
+    """One attempt at a delivery, if it is still due. Returns the delivery's status afterwards, or None."""
+    now = timezone.now()
+    if not claim(delivery_id, now):
+        return None
+    delivery = WebhookDelivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
+    if delivery is None:
+        return None
+    live = delivery.subscription.is_live()
+    if live:
+        status_code, error = post(delivery)
+    else:
+        status_code, error = None, "The subscription was deactivated or expired before delivery"
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if not error:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.next_attempt_at = None
+    elif not live or delivery.attempts >= settings.OPENINTENT_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+    else:
+        delay = backoff(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    delivery.save(
+        update_fields=["status", "attempts", "last_status_code", "last_error", "next_attempt_at", "delivered_at"]
+    )
+    if delivery.status == DeliveryStatus.PENDING:
+        send(delivery.pk, countdown=delay)
+    return delivery.status
+
+
+def send_due(batch_size=500):
+    """Queue again the pending deliveries whose time has come (lost tasks, workers that stopped mid-attempt)."""
+    due = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:batch_size])
+    for pk in ids:
+        send(pk)
+    return len(ids)
