@@ -424,3 +424,31 @@ def test_clients_cannot_forge_portfolio_events(api):
         f"/api/v1/intents/{intent['id']}/events", {"event_type": "added_to_portfolio", "payload": {}}, format="json"
     )
     assert response.status_code == 422
+
+
+# Admin -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("staff", "staff@example.test", "pw"))
+    return client
+
+
+def test_admin_shows_each_portfolios_progress_and_members(staff, api, portfolio):
+    done, running = make_intent(api, "Done step"), make_intent(api, "Running step")
+    set_status(api, done, "completed")
+    add(api, portfolio, done, role="primary", priority=9)
+    add(api, portfolio, running)
+    make_portfolio(api, name="Empty one")
+
+    page = staff.get("/admin/intents/portfolio/").content.decode()
+    assert "Q3 launch" in page and "Empty one" in page
+    assert "1 completed, 1 active" in page
+    assert "width:50.0%" in page
+    assert "no members" in page
+
+    detail = staff.get(f"/admin/intents/portfolio/{portfolio['id']}/change/").content.decode()
+    assert "Done step" in detail and "Running step" in detail
+    assert "primary" in detail
+    assert "require_all_completed" in detail

@@ -441,3 +441,21 @@ def test_a_worker_retries_a_failed_delivery_and_delivers_it(live_server_url, web
         assert (delivery.attempts, delivery.last_status_code) == (2, 200)
     finally:
         flaky.close()
+
+
+def test_admin_lists_subscriptions_and_deliveries_without_the_secret(
+    client, django_user_model, api, receiver, sent, django_capture_on_commit_callbacks
+):
+    client.force_login(django_user_model.objects.create_superuser("staff", "staff@example.test", "pw"))
+    intent = make_intent(api)
+    subscription = subscribe(api, webhook_url=receiver.url, intent_id=intent["id"], subscriber_id="hook-agent")
+    event = post_event(api, intent, capture=django_capture_on_commit_callbacks)
+    tasks.deliver_webhook(WebhookDelivery.objects.get(event_id=event["id"]).pk)
+
+    listed = client.get("/admin/intents/subscription/").content.decode()
+    assert "hook-agent" in listed and "1 delivered" in listed and "0 failed" in listed
+    detail = client.get(f"/admin/intents/subscription/{subscription['id']}/change/").content.decode()
+    assert receiver.url in detail
+    assert subscription["secret"] not in detail
+    deliveries = client.get("/admin/intents/webhookdelivery/?status__exact=delivered").content.decode()
+    assert "note" in deliveries and "200" in deliveries
