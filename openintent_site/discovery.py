@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0009", "0010", "0011"]
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0007", "0009", "0010", "0011"]
 CAPABILITIES = [
     "intents",
     "events",
@@ -17,6 +17,8 @@ CAPABILITIES = [
     "cost-tracking",
     "retry-policies",
     "access-control",
+    "portfolios",
+    "webhook-subscriptions",
 ]
 FEATURES = {
     "intents": True,
@@ -31,6 +33,8 @@ FEATURES = {
     "costTracking": True,
     "retryPolicies": True,
     "accessControl": True,
+    "portfolios": True,
+    "webhookSubscriptions": True,
 }
 SERVER_VERSION = "0.1.0"
 

@@ -452,3 +452,12 @@ def test_admin_shows_each_portfolios_progress_and_members(staff, api, portfolio)
     assert "Done step" in detail and "Running step" in detail
     assert "primary" in detail
     assert "require_all_completed" in detail
+
+
+def test_discovery_lists_portfolios_and_webhook_subscriptions(anonymous_api):
+    document = anonymous_api.get("/.well-known/openintent.json").json()
+    assert "/rfc/0007" in document["rfcUrls"]
+    assert {"portfolios", "webhook-subscriptions"} <= set(document["capabilities"])
+    compat = anonymous_api.get("/.well-known/openintent-compat.json").json()
+    assert compat["rfcCompliance"]["RFC-0007"] == "full"
+    assert compat["features"]["portfolios"] is True and compat["features"]["webhookSubscriptions"] is True
