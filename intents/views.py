@@ -413,11 +413,15 @@ def members_body(portfolio, principal_id):
     }
 
 
+PORTFOLIO_LIST = envelope("portfolios", PortfolioSerializer)
+
+
 class PortfolioListView(APIView):
     @extend_schema(
         parameters=[PortfolioListQuerySerializer],
-        responses=envelope("portfolios", PortfolioSerializer),
+        responses=PORTFOLIO_LIST,
         summary="The caller's portfolios, oldest first",
+        operation_id="portfolios_list",
     )
     def get(self, request):
         params = query(request, PortfolioListQuerySerializer)
@@ -496,7 +500,7 @@ class PortfolioIntentDetailView(APIView):
 
 
 class IntentPortfoliosView(APIView):
-    @extend_schema(responses=envelope("portfolios", PortfolioSerializer), summary="The caller's portfolios holding it")
+    @extend_schema(responses=PORTFOLIO_LIST, summary="The caller's portfolios holding it")
     def get(self, request, intent_id):
         intent = readable_intent(request, intent_id)
         portfolios = portfolio_services.portfolios_containing(intent, request.user.id)
@@ -511,6 +515,7 @@ class SubscriptionListView(APIView):
         parameters=[SubscriptionListQuerySerializer],
         responses=envelope("subscriptions", SubscriptionSerializer),
         summary="The caller's subscriptions, oldest first",
+        operation_id="subscriptions_list",
     )
     def get(self, request):
         params = query(request, SubscriptionListQuerySerializer)
