@@ -81,7 +81,11 @@ def get_intent(intent_id, message="Intent not found", lock=False, principal_id=N
         # NO KEY UPDATE: it still serialises writers of the intent, but lets other transactions insert rows that
         # reference it (events, leases), which would otherwise deadlock against a holder of such a row.
         queryset = queryset.select_for_update(of=("self",), no_key=True)
-    intent = queryset.filter(pk=pk).first() if pk else None
+    try:
+        # get() rather than first(): a primary-key lookup needs no ORDER BY, and this runs on every intent route.
+        intent = queryset.get(pk=pk) if pk else None
+    except Intent.DoesNotExist:
+        intent = None
     if intent is None:
         raise NotFound(message)
     if needs is not None:
