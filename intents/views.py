@@ -111,7 +111,9 @@ class IntentListView(APIView):
         if "created_by" in params:
             intents = intents.filter(created_by=params["created_by"])
         if "parent_id" in params:
-            intents = intents.filter(parent_id=services.as_uuid(params["parent_id"]))
+            # An id that is no UUID names no intent, so it has no children (not: every top-level intent).
+            parent_pk = services.as_uuid(params["parent_id"])
+            intents = intents.filter(parent_id=parent_pk) if parent_pk else intents.none()
         if "q" in params:
             intents = intents.filter(title__icontains=params["q"])
         if "cursor" in params:

@@ -167,3 +167,25 @@ def person_api(keys, django_user_model):
     api_key.set_key("reviewer-key")
     api_key.save()
     return client_for("reviewer-key")
+
+
+# Small request helpers shared by the API tests -----------------------------------------------------------------
+
+
+def new_intent(client, title="An intent", **fields):
+    """Create a top-level intent through the API and return its body."""
+    response = client.post("/api/v1/intents", {"title": title, **fields}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def versioned(client, method, url, version, data=None):
+    """A write carrying ``If-Match: <version>`` as the 0.9.1 client sends it."""
+    return getattr(client, method)(url, data, format="json", HTTP_IF_MATCH=str(version))
+
+
+def event_log(client, intent_id, **params):
+    """The intent's events, oldest first."""
+    response = client.get(f"/api/v1/intents/{intent_id}/events", params)
+    assert response.status_code == 200, response.content
+    return list(reversed(response.json()))
