@@ -63,20 +63,27 @@ def manage(env, *args):
 
 
 def seed(env, total):
-    """Grow the intents table to ``total`` rows with bulk inserts, with hub parents and dependency hubs."""
+    """Grow the intents table to ``total`` rows with bulk inserts: every 21st seeded intent is a hub with the next
+    20 as children that also depend on it. Numbering continues over rounds, so a hub the previous round left
+    short gets the rest of its children first. Then ANALYZE, as autovacuum would after a bulk load: without
+    statistics the planner takes the dependency join for a scan of the whole table."""
     script = f"""
 import django, uuid
 django.setup()
+from django.db import connection
 from django.utils import timezone
 from intents.models import Intent, IntentDependency
 have = Intent.objects.count()
+seeded = Intent.objects.filter(created_by="seed").count()
+hub = None
+if seeded % {HUB_FANOUT + 1}:
+    hub = Intent.objects.get(created_by="seed", title=f"seeded {{seeded - seeded % {HUB_FANOUT + 1}}}")
 batch = []
 links = []
-hub = None
-for number in range(have, {total}):
+for number in range(seeded, seeded + {total} - have):
     intent = Intent(id=uuid.uuid4(), title=f"seeded {{number}}", created_by="seed",
                     status=["draft", "active", "completed"][number % 3], state={{"n": number}})
-    if number % {HUB_FANOUT + 1} == 0 or hub is None:
+    if number % {HUB_FANOUT + 1} == 0:
         hub = intent
     else:
         intent.parent_id = hub.pk
@@ -86,16 +93,21 @@ for number in range(have, {total}):
     if len(batch) >= 5000:
         Intent.objects.bulk_create(batch); IntentDependency.objects.bulk_create(links); batch, links = [], []
 Intent.objects.bulk_create(batch); IntentDependency.objects.bulk_create(links)
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
 """
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
 
 
 def hub_ids(env, count=50):
+    """The newest ``count`` hubs with all their children (the last hub of a round may still be short)."""
     script = f"""
 import django
 django.setup()
+from django.db.models import Count
 from intents.models import Intent
-ids = Intent.objects.filter(created_by="seed", parent__isnull=True).values_list("id", flat=True)[:{count}]
+hubs = Intent.objects.filter(created_by="seed", parent__isnull=True).annotate(size=Count("children"))
+ids = hubs.filter(size={HUB_FANOUT}).order_by("-created_at").values_list("id", flat=True)[:{count}]
 print(" ".join(str(pk) for pk in ids))
 """
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True)
