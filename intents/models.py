@@ -86,10 +86,29 @@ class IntentDependency(models.Model):
         return f"{self.intent_id} depends on {self.depends_on_id}"
 
 
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id, for ordering the log by commit (see ``IntentEvent.txid``).
+
+    On SQLite, writers take the database lock for their whole transaction, so ids already follow commit order and
+    every row gets 0."""
+
+    output_field = models.BigIntegerField()
+    template = "(pg_current_xact_id()::text::bigint)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "0", []
+
+
 class IntentEvent(models.Model):
-    """One entry of an intent's append-only log. The id is a sequence, so readers can resume after it."""
+    """One entry of an intent's append-only log.
+
+    ``id`` is a sequence, but on PostgreSQL ids are handed out at insert and transactions commit in any order, so
+    a reader that saw id 11 may later find id 10. ``txid`` is the id of the writing transaction: once every
+    transaction older than a reader's snapshot horizon has ended, all rows with a smaller ``txid`` are visible and
+    no more will appear, so (``txid``, ``id``) is an order a stream can follow and resume without a gap."""
 
     id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
     intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.CharField(max_length=100)
     actor = models.CharField(max_length=200)
@@ -101,6 +120,7 @@ class IntentEvent(models.Model):
         indexes = [
             models.Index(fields=["intent", "-id"], name="event_intent_recent"),
             models.Index(fields=["intent", "event_type", "-id"], name="event_intent_type_recent"),
+            models.Index(fields=["txid", "id"], name="event_commit_order"),
         ]
 
     def __str__(self):

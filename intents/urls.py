@@ -33,6 +33,13 @@ urlpatterns = [
     path("portfolios/<str:portfolio_id>/status", views.PortfolioStatusView.as_view()),
     path("portfolios/<str:portfolio_id>/intents", views.PortfolioIntentsView.as_view()),
     path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", views.PortfolioIntentDetailView.as_view()),
+    # Live streams at the paths the 0.9.1 client uses, and at those its server served.
+    path("intents/<str:key>/subscribe", views.event_stream_view("intent")),
+    path("agents/<str:key>/subscribe", views.event_stream_view("agent")),
+    path("portfolios/<str:key>/subscribe", views.event_stream_view("portfolio")),
+    path("subscribe/intents/<str:key>", views.event_stream_view("intent")),
+    path("subscribe/agents/<str:key>", views.event_stream_view("agent")),
+    path("subscribe/portfolios/<str:key>", views.event_stream_view("portfolio")),
     path("subscriptions", views.SubscriptionListView.as_view()),
     path("subscriptions/<str:subscription_id>", views.SubscriptionDetailView.as_view()),
 ]

@@ -2,11 +2,13 @@ import base64
 import binascii
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,10 +16,11 @@ from rest_framework.views import APIView
 from governance.access import readable_by
 from governance.models import Permission
 from openintent_site.api import body, expected_version, query, validate
-from openintent_site.errors import LenientJSONParser, NotFound, SchemaError
+from openintent_site.errors import UNAUTHENTICATED, LenientJSONParser, NotFound, ProtocolError, SchemaError
 
 from . import attachments, costs, retries, services, subscriptions
 from . import portfolios as portfolio_services
+from .hub import StreamClosed, open_subscription
 from .models import Intent
 from .serializers import (
     AssignAgentSerializer,
@@ -544,3 +547,43 @@ class SubscriptionDetailView(APIView):
     def delete(self, request, subscription_id):
         subscriptions.delete_subscription(subscription_id, request.user.id)
         return Response(status=204)
+
+
+# Live streams (RFC-0006) -------------------------------------------------------------------------------------
+# Plain async Django views, not DRF ones: a stream holds its connection open, and under ASGI an async view costs
+# no thread while it waits.
+
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def event_stream_view(kind):
+    async def subscribe(request, key):
+        if request.method != "GET":
+            return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": "GET"})
+        last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+        try:
+            subscription = await open_subscription(request.headers.get("X-API-Key"), kind, key, last_event_id)
+        except AuthenticationFailed:
+            return JsonResponse({"detail": UNAUTHENTICATED}, status=401)
+        except ProtocolError as error:
+            return JsonResponse(error.body(), status=error.status_code)
+        response = StreamingHttpResponse(sse_frames(subscription), content_type="text/event-stream; charset=utf-8")
+        for header, value in SSE_HEADERS.items():
+            response[header] = value
+        return response
+
+    subscribe.csrf_exempt = True
+    return subscribe
+
+
+async def sse_frames(subscription):
+    # The retry hint and a first comment go out at once, so that clients and proxies see the stream open.
+    yield b"retry: 3000\n: connected\n\n"
+    try:
+        while True:
+            events = await subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS)
+            yield b"".join(event.sse for event in events) if events else b": keepalive\n\n"
+    except StreamClosed:
+        return
+    finally:
+        subscription.close()

@@ -231,6 +231,11 @@ OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_TI
 OPENINTENT_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", "8"))
 OPENINTENT_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", "10"))
 OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))
+# Live streams (RFC-0006): how often a process reads the log for its subscribers when nothing woke it (this bounds
+# the delay of events written where no wake-up reaches, e.g. by a Celery worker on the embedded layer), and the
+# idle time after which an SSE stream sends a keepalive comment.
+OPENINTENT_STREAM_POLL_SECONDS = float(os.environ.get("OPENINTENT_STREAM_POLL_SECONDS", "0.5"))
+OPENINTENT_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("OPENINTENT_STREAM_KEEPALIVE_SECONDS", "15"))
 
 LOGGING = {
     "version": 1,

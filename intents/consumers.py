@@ -1,0 +1,72 @@
+"""Websocket streams (``/ws/intents/{id}``, ``/ws/agents/{id}``, ``/ws/portfolios/{id}``): the SSE streams' events as
+JSON text frames ``{"id", "event", "data"}``.
+
+The key travels in the ``X-API-Key`` header or, for browsers, which cannot set one, as ``?api_key=``; a reconnecting
+client passes ``?last_event_id=`` to receive what it missed. A refused connection is accepted, told why in one
+``{"error": {...}}`` frame, and closed with 4401, 4403 or 4404, so that clients can tell the reasons apart.
+"""
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
+
+from openintent_site.errors import UNAUTHENTICATED, ProtocolError
+
+from .hub import StreamClosed, open_subscription
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    kind = None
+
+    async def connect(self):
+        query = {name: values[-1] for name, values in parse_qs(self.scope["query_string"].decode()).items()}
+        headers = {name.decode().lower(): value.decode() for name, value in self.scope["headers"]}
+        raw_key = headers.get("x-api-key") or query.get("api_key", "")
+        key = self.scope["url_route"]["kwargs"]["key"]
+        self.subscription = None
+        await self.accept()
+        try:
+            self.subscription = await open_subscription(raw_key, self.kind, key, query.get("last_event_id"))
+        except AuthenticationFailed:
+            await self.refuse(4401, {"detail": UNAUTHENTICATED})
+            return
+        except ProtocolError as error:
+            await self.refuse(4000 + error.status_code, error.body())
+            return
+        self.pump = asyncio.ensure_future(self.forward())
+
+    async def refuse(self, code, body):
+        await self.send(text_data=json.dumps({"error": body}))
+        await self.close(code)
+
+    async def forward(self):
+        try:
+            while True:
+                for event in await self.subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS):
+                    await self.send(text_data=event.websocket)
+        except StreamClosed as closed:
+            await self.refuse(4403, {"detail": str(closed)})
+
+    async def disconnect(self, code):
+        if self.subscription is not None:
+            self.pump.cancel()
+            self.subscription.close()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Streams are one-way; what a client sends is ignored."""
+
+
+class IntentStreamConsumer(StreamConsumer):
+    kind = "intent"
+
+
+class AgentStreamConsumer(StreamConsumer):
+    kind = "agent"
+
+
+class PortfolioStreamConsumer(StreamConsumer):
+    kind = "portfolio"

@@ -1,0 +1,293 @@
+"""Fan-out of the event log to the live subscribers of one server process (SSE and websockets).
+
+Each event loop of a process has one hub while it has subscribers. The hub follows the log in commit order and
+offers every new event to the subscribers whose topic may want it; a subscriber filters, checks access, and
+hands events to its transport. The hub reads the log when woken (a write committed in this process wakes it
+directly, one in another process or a Celery worker through the channel layer) and every
+``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: the channel layer only
+shortens the wait.
+"""
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import threading
+from collections import defaultdict, deque
+
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
+
+from openintent_site.auth import principal_for_key
+
+from . import streams
+
+logger = logging.getLogger(__name__)
+
+GROUP = "openintent.events"
+WAKE = {"type": "events.committed"}
+# A subscriber this far behind is served from the log instead of from memory until it has caught up.
+MAX_QUEUED = 1000
+HELD_BACK_RETRY_SECONDS = 0.005
+
+
+def cross_process_layer():
+    layer = get_channel_layer()
+    return None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
+
+
+class StreamClosed(Exception):
+    """The subscriber may no longer read what it follows."""
+
+
+class Subscription:
+    """One subscriber's place in the log: what it has been given, and what the hub has offered it since."""
+
+    def __init__(self, hub, topic, position, catch_up):
+        self.hub = hub
+        self.topic = topic
+        self.position = position
+        self.catch_up = catch_up
+        self.queue = deque()
+        self.offered = asyncio.Event()
+        self.overflowed = False
+
+    def offer(self, event):
+        if len(self.queue) >= MAX_QUEUED:
+            self.overflowed = True
+            self.queue.clear()
+        elif not self.overflowed:
+            self.queue.append(event)
+        self.offered.set()
+
+    async def next_events(self, timeout):
+        """The next events for this subscriber, or [] when ``timeout`` seconds pass without any."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.catch_up:
+                # Everything up to the hub's position has been offered already; the log has it all.
+                until, self.catch_up, self.overflowed = self.hub.position, False, False
+                self.queue.clear()
+                candidates = await database_sync_to_async(streams.replay)(self.topic, self.position, until)
+            elif self.queue:
+                candidates = list(self.queue)
+                self.queue.clear()
+            else:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                self.offered.clear()
+                try:
+                    await asyncio.wait_for(self.offered.wait(), remaining)
+                except TimeoutError:
+                    return []
+                self.catch_up = self.overflowed
+                continue
+            events = await self.admit(candidates)
+            if events:
+                return events
+
+    async def admit(self, candidates):
+        admitted = []
+        for event in candidates:
+            if event.position <= self.position:
+                continue
+            self.position = event.position
+            self.topic.forget_access(event)
+            if not self.topic.follow(event):
+                continue
+            readable = self.topic.known_readable(event.intent_id)
+            if readable is None:
+                readable = await database_sync_to_async(self.topic.may_read)(event.intent_id)
+            if readable:
+                admitted.append(event)
+            elif self.topic.kind == "intent":
+                raise StreamClosed("Read access to this intent has ended")
+        return admitted
+
+    def close(self):
+        self.hub.leave(self)
+
+
+class Hub:
+    def __init__(self, loop):
+        self.loop = loop
+        self.wake = asyncio.Event()
+        self.position = None
+        self.by_intent = defaultdict(set)
+        self.spanning = set()
+        self.tasks = []
+        self.starting = None
+
+    @property
+    def subscriptions(self):
+        return sum(len(group) for group in self.by_intent.values()) + len(self.spanning)
+
+    async def subscribe(self, topic, last_event_id=None):
+        """Register a subscriber; it receives what follows ``last_event_id`` (or, without one, what comes next)."""
+        if self.starting is None:
+            self.starting = asyncio.ensure_future(self.start())
+        try:
+            await asyncio.shield(self.starting)
+        except Exception:
+            self.starting = None
+            raise
+        position = None
+        if last_event_id:
+            position = await database_sync_to_async(streams.position_of)(last_event_id)
+        subscription = Subscription(self, topic, position or self.position, catch_up=position is not None)
+        if topic.kind == "intent":
+            self.by_intent[topic.key].add(subscription)
+        else:
+            self.spanning.add(subscription)
+        return subscription
+
+    def leave(self, subscription):
+        key = subscription.topic.key
+        if subscription.topic.kind == "intent":
+            group = self.by_intent.get(key, set())
+            group.discard(subscription)
+            if not group:
+                self.by_intent.pop(key, None)
+        else:
+            self.spanning.discard(subscription)
+        if not self.subscriptions:
+            self.stop()
+
+    async def start(self):
+        self.position = await database_sync_to_async(streams.head, thread_sensitive=False)()
+        # A fresh context: the hub outlives the request whose subscriber started it.
+        context = contextvars.Context()
+        self.tasks = [self.loop.create_task(self.follow_log(), context=context)]
+        layer = cross_process_layer()
+        if layer is not None:
+            self.tasks.append(self.loop.create_task(self.listen(layer), context=context))
+
+    def stop(self):
+        for task in self.tasks:
+            task.cancel()
+        self.tasks = []
+        self.starting = None
+
+    def dispatch(self, event):
+        for subscription in self.by_intent.get(event.intent_id, ()):
+            subscription.offer(event)
+        for subscription in self.spanning:
+            subscription.offer(event)
+
+    async def follow_log(self):
+        read = database_sync_to_async(streams.settled_after, thread_sensitive=False)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), settings.OPENINTENT_STREAM_POLL_SECONDS)
+            self.wake.clear()
+            try:
+                pending = True
+                while pending:
+                    events, reached, pending = await read(self.position)
+                    for event in events:
+                        self.dispatch(event)
+                    self.position = reached
+                    if pending and not events:
+                        # Committed rows wait behind an older transaction that is still running.
+                        await asyncio.sleep(HELD_BACK_RETRY_SECONDS)
+            except Exception:
+                logger.exception("reading the event log for live streams failed; retrying")
+                await asyncio.sleep(1)
+
+    async def listen(self, layer):
+        while True:
+            channel = None
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(GROUP, channel)
+                while True:
+                    try:
+                        await asyncio.wait_for(layer.receive(channel), 600)
+                    except TimeoutError:
+                        await layer.group_add(GROUP, channel)  # group membership expires; renew it
+                        continue
+                    self.wake.set()
+            except asyncio.CancelledError:
+                if channel is not None:
+                    await asyncio.shield(layer.group_discard(GROUP, channel))
+                raise
+            except Exception:
+                logger.exception("listening for events of other processes failed; retrying")
+                await asyncio.sleep(1)
+
+
+async def open_subscription(raw_key, kind, key, last_event_id=None):
+    """Authenticate the caller and subscribe it to a topic. Raises AuthenticationFailed or a ProtocolError."""
+    principal = await database_sync_to_async(principal_for_key)((raw_key or "").strip())
+    if principal is None:
+        raise AuthenticationFailed()
+    topic = await database_sync_to_async(streams.open_topic)(kind, key, principal.id)
+    return await hub().subscribe(topic, last_event_id)
+
+
+_hubs = {}
+_hubs_lock = threading.Lock()
+
+
+def hub():
+    """The hub of the running event loop."""
+    loop = asyncio.get_running_loop()
+    with _hubs_lock:
+        found = _hubs.get(loop)
+        if found is None:
+            found = _hubs[loop] = Hub(loop)
+        return found
+
+
+class Announcer:
+    """Tells other processes that events were committed: one group message per burst, sent from a loop of its own
+    so that the write that committed never waits for the channel layer."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.loop = None
+        self.pid = None
+        self.scheduled = False
+
+    def announce(self, layer):
+        with self.lock:
+            if self.pid != os.getpid():  # a fork inherits no running thread
+                self.loop, self.pid, self.scheduled = None, os.getpid(), False
+            if self.scheduled:
+                return
+            self.scheduled = True
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+                threading.Thread(target=self.loop.run_forever, name="event-announcer", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self.send(layer), self.loop)
+
+    async def send(self, layer):
+        with self.lock:
+            self.scheduled = False
+        try:
+            await layer.group_send(GROUP, WAKE)
+        except Exception:
+            logger.exception("could not announce committed events to other processes")
+
+
+announcer = Announcer()
+
+
+def on_event_committed(sender, event, **kwargs):
+    """Wake this process's hubs now, and those of other processes through the channel layer."""
+    with _hubs_lock:
+        hubs = [found for found in _hubs.values() if found.tasks]
+    for found in hubs:
+        try:
+            found.loop.call_soon_threadsafe(found.wake.set)
+        except RuntimeError:  # its loop has closed
+            with _hubs_lock:
+                _hubs.pop(found.loop, None)
+    layer = cross_process_layer()
+    if layer is not None:
+        announcer.announce(layer)

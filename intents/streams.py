@@ -1,0 +1,230 @@
+"""What live streams (RFC-0006) deliver, read from the durable event log.
+
+A stream follows one topic: an intent, an agent (the intents assigned to it and the events naming it) or a
+portfolio (its members' events). It walks the log in commit order (``IntentEvent.txid``, then ``id``), so that a
+subscriber who reconnects with the last id it saw gets exactly what it missed. Everything here is synchronous
+database work; ``intents.hub`` runs it for the subscribers of a server process.
+"""
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.db import connection
+from django.db.models import Q
+
+from governance.access import permission_of
+from governance.models import PERMISSION_RANK, Permission
+from openintent_site.api import wire_datetime
+from openintent_site.errors import NotFound
+
+from .models import AgentAssignment, IntentEvent, PortfolioMembership
+from .portfolios import get_portfolio
+from .services import get_intent
+
+BATCH = 500
+
+# The names the 0.9.1 SDK dispatches its handlers on; any other event type travels as its upper-case form.
+SDK_EVENT_NAMES = {
+    "state_patched": "STATE_CHANGED",
+    "status_changed": "STATUS_CHANGED",
+    "agent_assigned": "AGENT_ASSIGNED",
+    "lease_acquired": "LEASE_ACQUIRED",
+    "lease_released": "LEASE_RELEASED",
+}
+
+# After these, what a principal may read on the intent can have changed.
+ACCESS_EVENT_PREFIXES = ("access_", "acl_", "agent_assigned", "agent_unassigned")
+
+
+# Positions in the log ----------------------------------------------------------------------------------------
+
+START = (-1, 0)
+
+
+def settled_horizon():
+    """The smallest transaction id that may still be running, or None where every visible row is settled.
+
+    Rows written by transactions below it are all visible now, and no other such row can ever appear. It must be
+    read before the rows it is applied to: a transaction that ends between the two reads would otherwise count
+    as settled while its rows were still hidden from the first read."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return cursor.fetchone()[0]
+
+
+def after(queryset, position):
+    txid, event_id = position
+    return queryset.filter(txid__gte=txid).exclude(txid=txid, id__lte=event_id).order_by("txid", "id")
+
+
+def settled_after(position, queryset=None, limit=BATCH):
+    """Settled events after ``position`` in commit order: (events, position reached, whether more are pending).
+
+    "Pending" means committed rows are held back behind a transaction still running, or the batch was full."""
+    horizon = settled_horizon()
+    rows = list(after(queryset if queryset is not None else IntentEvent.objects.all(), position)[:limit])
+    settled = rows if horizon is None else [row for row in rows if row.txid < horizon]
+    reached = (settled[-1].txid, settled[-1].id) if settled else position
+    return [StreamEvent(row) for row in settled], reached, len(settled) < len(rows) or len(rows) == limit
+
+
+def head():
+    """The position after which everything still to come will be new."""
+    horizon = settled_horizon()
+    if horizon is not None:
+        return (horizon - 1, 2**63 - 1)
+    last = IntentEvent.objects.order_by("-txid", "-id").values_list("txid", "id").first()
+    return last or START
+
+
+def position_of(last_event_id):
+    """Where a subscriber that last saw ``last_event_id`` resumes; None when the id means nothing here."""
+    try:
+        event_id = int(str(last_event_id).strip())
+    except ValueError:
+        return None
+    txid = IntentEvent.objects.filter(pk=event_id).values_list("txid", flat=True).first()
+    if txid is None:
+        return None
+    return (txid, event_id)
+
+
+# Events as streams carry them --------------------------------------------------------------------------------
+
+
+class StreamEvent:
+    """One logged event, encoded once however many subscribers receive it."""
+
+    def __init__(self, row):
+        self.id = row.id
+        self.position = (row.txid, row.id)
+        self.intent_id = str(row.intent_id)
+        self.event_type = row.event_type
+        self.actor = row.actor
+        self.payload = row.payload if isinstance(row.payload, dict) else {}
+        self.created_at = row.created_at
+
+    @property
+    def name(self):
+        return SDK_EVENT_NAMES.get(self.event_type, self.event_type.upper())
+
+    @cached_property
+    def data(self):
+        """The event object of the REST API, with the payload's keys beside it for the SDK's handlers."""
+        data = {
+            **self.payload,
+            "id": str(self.id),
+            "intent_id": self.intent_id,
+            "event_type": self.event_type,
+            "actor": self.actor,
+            "payload": self.payload,
+            "created_at": wire_datetime(self.created_at),
+        }
+        if self.event_type == "status_changed":
+            data["new_status"] = self.payload.get("status")
+            data["old_status"] = self.payload.get("previous_status")
+        return data
+
+    @cached_property
+    def sse(self):
+        data = json.dumps(self.data, separators=(",", ":"), default=str)
+        return f"id: {self.id}\nevent: {self.name}\ndata: {data}\n\n".encode()
+
+    @cached_property
+    def websocket(self):
+        return json.dumps({"id": str(self.id), "event": self.name, "data": self.data}, separators=(",", ":"))
+
+    @property
+    def changes_access(self):
+        return self.event_type.startswith(ACCESS_EVENT_PREFIXES)
+
+
+# Topics ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Topic:
+    """What one subscriber follows, and which intents it currently spans (agents and portfolios)."""
+
+    kind: str
+    key: str
+    principal_id: str
+    intent_ids: set = field(default_factory=set)
+    readable: dict = field(default_factory=dict)
+
+    def load_related(self):
+        if self.kind == "agent":
+            rows = AgentAssignment.objects.filter(agent_id=self.key)
+        elif self.kind == "portfolio":
+            rows = PortfolioMembership.objects.filter(portfolio_id=self.key)
+        else:
+            return
+        self.intent_ids = {str(pk) for pk in rows.values_list("intent_id", flat=True)}
+
+    def log(self):
+        """The part of the log this topic draws on, for replays."""
+        if self.kind == "intent":
+            return IntentEvent.objects.filter(intent_id=self.key)
+        named = Q(payload__agent_id=self.key) if self.kind == "agent" else Q(payload__portfolio_id=self.key)
+        return IntentEvent.objects.filter(named | Q(intent_id__in=list(self.intent_ids)))
+
+    def follow(self, event):
+        """Whether ``event`` belongs to this topic, updating the intents it spans as assignments come and go."""
+        if self.kind == "intent":
+            return event.intent_id == self.key
+        named = event.payload.get("agent_id" if self.kind == "agent" else "portfolio_id") == self.key
+        if named:
+            if event.event_type in ("agent_assigned", "added_to_portfolio"):
+                self.intent_ids.add(event.intent_id)
+            elif event.event_type in ("agent_unassigned", "removed_from_portfolio"):
+                self.intent_ids.discard(event.intent_id)
+                return True
+        return named or event.intent_id in self.intent_ids
+
+    def forget_access(self, event):
+        if event.changes_access:
+            self.readable.pop(event.intent_id, None)
+
+    def known_readable(self, intent_id):
+        """True or False when the answer is cached, None when ``may_read`` has to ask the database."""
+        return self.readable.get(intent_id)
+
+    def may_read(self, intent_id):
+        try:
+            intent = get_intent(intent_id)
+        except NotFound:
+            allowed = False
+        else:
+            held = permission_of(intent, self.principal_id)
+            allowed = PERMISSION_RANK[held] >= PERMISSION_RANK[Permission.READ]
+        self.readable[intent_id] = allowed
+        return allowed
+
+
+def open_topic(kind, key, principal_id):
+    """The topic a principal asks to follow; 404 for an unknown intent or portfolio, 403 without read access."""
+    if kind == "intent":
+        intent = get_intent(key, principal_id=principal_id, needs=Permission.READ)
+        topic = Topic(kind, str(intent.pk), principal_id)
+        topic.readable[topic.key] = True
+    elif kind == "portfolio":
+        topic = Topic(kind, str(get_portfolio(key, principal_id).pk), principal_id)
+    else:
+        topic = Topic(kind, key, principal_id)
+    topic.load_related()
+    return topic
+
+
+def replay(topic, position, until):
+    """The topic's settled events after ``position`` up to ``until``, in commit order, a batch at a time."""
+    events = []
+    while True:
+        batch, reached, _ = settled_after(position, topic.log())
+        batch = [event for event in batch if event.position <= until]
+        events.extend(batch)
+        if not batch or reached >= until or len(batch) < BATCH:
+            return events
+        position = reached
