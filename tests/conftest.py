@@ -1,6 +1,7 @@
 """Shared fixtures: API clients per principal, and real daphne servers on the test database."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import connection
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
 from openintent_site.models import ApiKey
 
@@ -189,3 +192,34 @@ def event_log(client, intent_id, **params):
     response = client.get(f"/api/v1/intents/{intent_id}/events", params)
     assert response.status_code == 200, response.content
     return list(reversed(response.json()))
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def api_routes():
+    """Every ``/api/v1`` route in the URLconf as ``(method, route, is_drf_view)``, ``route`` written as in urls.py.
+
+    Function views (the streams) are listed with GET only."""
+    found = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("api/v1/"):
+                route = "/" + prefix + str(pattern.pattern)
+                view_class = getattr(pattern.callback, "view_class", None)
+                if view_class is None:
+                    found.append(("get", route, False))
+                    continue
+                drf = issubclass(view_class, APIView)
+                found.extend((method, route, drf) for method in HTTP_METHODS if hasattr(view_class, method))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def concrete_path(route, value="00000000-0000-4000-8000-000000000000"):
+    """``route`` with every ``<converter:name>`` replaced by ``value``."""
+    return re.sub(r"<(?:\w+:)?\w+>", value, route)
