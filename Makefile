@@ -27,6 +27,7 @@ chromium:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict --python-version 3.10 sdk/openintent
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
