@@ -22,12 +22,12 @@ from datetime import timedelta
 import httpx
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from governance.access import permission_of
-from intents.models import DeliveryStatus, Intent, Subscription, WebhookDelivery
+from intents.models import DeliveryStatus, Intent, PortfolioMembership, Subscription, WebhookDelivery
 from intents.serializers import EventSerializer
 
 logger = logging.getLogger(__name__)
@@ -57,15 +57,24 @@ def send(delivery_id, countdown=0):
 # Queueing ----------------------------------------------------------------------------------------------------
 
 
+# Live subscriptions on an intent, on a portfolio holding it, or on every intent. Plain SQL because it runs after
+# every committed event: built with the ORM (a join with DISTINCT) it cost a state patch about 0.8 ms of CPU.
+LIVE_SUBSCRIPTIONS_SQL = f"""
+SELECT s.* FROM {Subscription._meta.db_table} s
+WHERE s.active AND (s.expires_at IS NULL OR s.expires_at > %s)
+  AND (s.intent_id = %s
+       OR (s.intent_id IS NULL AND s.portfolio_id IS NULL)
+       OR s.portfolio_id IN (SELECT m.portfolio_id FROM {PortfolioMembership._meta.db_table} m WHERE m.intent_id = %s))
+ORDER BY s.created_at, s.id
+"""
+
+
 def subscriptions_for(event, now):
     """Live subscriptions that want ``event``: on its intent, on a portfolio holding it, or on every intent."""
-    scope = (
-        Q(intent_id=event.intent_id)
-        | Q(portfolio__memberships__intent_id=event.intent_id)
-        | Q(intent__isnull=True, portfolio__isnull=True)
-    )
-    live = Subscription.objects.filter(scope, Q(expires_at__isnull=True) | Q(expires_at__gt=now), active=True)
-    return [subscription for subscription in live.distinct() if subscription.wants(event.event_type)]
+    intent_id = Subscription._meta.get_field("intent").get_db_prep_value(event.intent_id, connection)
+    params = [connection.ops.adapt_datetimefield_value(now), intent_id, intent_id]
+    live = Subscription.objects.raw(LIVE_SUBSCRIPTIONS_SQL, params)
+    return [subscription for subscription in live if subscription.wants(event.event_type)]
 
 
 def queue_deliveries(event):
