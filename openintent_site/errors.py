@@ -122,15 +122,40 @@ def schema_errors(detail, loc, data):
     return [{"type": "value_error", "loc": loc, "msg": str(detail), "input": data}]
 
 
+def nul_location(value, loc):
+    """The location of the first string or key in ``value`` holding a NUL character, or None."""
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = [*loc, key] if "\x00" in key else nul_location(item, [*loc, key])
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_location(item, [*loc, index])
+            if found is not None:
+                return found
+    return None
+
+
 class LenientJSONParser(JSONParser):
-    """JSON parser whose syntax errors become 422 ``json_invalid``, naming the position."""
+    """JSON parser whose syntax errors become 422 ``json_invalid``, naming the position.
+
+    Text holding NUL characters is refused too (422 naming the field): PostgreSQL can store it in no text or
+    JSON column, so it would otherwise fail the write with a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            data = json.loads(raw)
+            where = nul_location(data, ["body"]) if b"\\u0000" in raw else None
+        except RecursionError:
+            raise SchemaError(
+                [{"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply", "input": {}}]
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             position = getattr(exc, "pos", 0)
             message = getattr(exc, "msg", str(exc))
@@ -145,6 +170,10 @@ class LenientJSONParser(JSONParser):
                     }
                 ]
             ) from None
+        if where is not None:
+            msg = "Text cannot contain NUL (\\u0000) characters"
+            raise SchemaError([{"type": "string_nul", "loc": where, "msg": msg, "input": None}])
+        return data
 
 
 def exception_handler(exc, context):

@@ -317,6 +317,51 @@ def test_a_wrong_method_is_405_json_with_allow(api, method, path, allowed):
     assert allowed <= {method.strip() for method in response["Allow"].split(",")}
 
 
+@pytest.mark.parametrize(
+    ("tail", "data", "loc"),
+    [
+        ("", {"title": "t", "state": {"note": "a\x00b"}}, ["body", "state", "note"]),
+        ("", {"title": "t", "constraints": {"k\x00": 1}}, ["body", "constraints", "k\x00"]),
+        ("", {"title": "t", "constraints": ["fine", "not\x00fine"]}, ["body", "constraints", 1]),
+        (
+            "/{id}/events",
+            {"event_type": "note", "payload": {"deep": [{"x": "\x00"}]}},
+            ["body", "payload", "deep", 0, "x"],
+        ),
+        ("/{id}/state", {"patches": [{"op": "set", "path": "a", "value": "\x00"}]}, ["body", "patches", 0, "value"]),
+        ("/{id}/children", {"title": "t", "state": {"\x00": None}}, ["body", "state", "\x00"]),
+    ],
+)
+def test_text_with_a_nul_character_is_422_naming_where(api, tail, data, loc):
+    intent = new_intent(api)
+
+    response = versioned(api, "post", f"/api/v1/intents{tail.format(id=intent['id'])}", 1, data)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+    assert Intent.objects.count() == 1
+    assert api.get(f"/api/v1/intents/{intent['id']}").json() == intent
+    assert IntentEvent.objects.count() == 1
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text(api):
+    intent = new_intent(api, state={"path": "C:\\u0000"})
+
+    assert intent["state"] == {"path": "C:\\u0000"}
+
+
+def test_json_nested_beyond_the_parser_is_422(api):
+    response = api.generic(
+        "POST",
+        "/api/v1/intents",
+        b'{"title": "t", "state": {"a": ' + b"[" * 100_000 + b"}",
+        content_type="application/json",
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
 def test_an_unexpected_failure_is_json_500_and_rolls_back(api, monkeypatch):
     intent = new_intent(api, state={"a": 1})
 
