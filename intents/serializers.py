@@ -204,6 +204,9 @@ class LeaseRenewSerializer(serializers.Serializer):
 
 # Query strings ------------------------------------------------------------------------------------------------
 
+# Databases take a 64-bit OFFSET at most; a larger one would fail the query with a 500.
+MAX_OFFSET = 2**31 - 1
+
 
 class IntentListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IntentStatus.choices, required=False)
@@ -211,7 +214,7 @@ class IntentListQuerySerializer(serializers.Serializer):
     parent_id = serializers.CharField(required=False, help_text="Only the children of this intent.")
     q = serializers.CharField(required=False, help_text="Case-insensitive search in titles.")
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     cursor = serializers.CharField(required=False, help_text="`next_cursor` of the previous page.")
 
 
@@ -219,7 +222,7 @@ class EventListQuerySerializer(serializers.Serializer):
     event_type = serializers.CharField(required=False)
     since = serializers.DateTimeField(required=False, help_text="Only events created after this time.")
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class LeaseListQuerySerializer(serializers.Serializer):

@@ -380,7 +380,10 @@ def assign_agent(intent_id, agent_id, role, actor):
 @transaction.atomic
 def unassign_agent(intent_id, agent_id, actor):
     intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
-    deleted, _ = AgentAssignment.objects.filter(intent=intent, agent_id=agent_id).delete()
+    deleted = 0
+    # No assigned id holds a NUL (input refuses it), and PostgreSQL cannot even compare one.
+    if "\x00" not in agent_id:
+        deleted, _ = AgentAssignment.objects.filter(intent=intent, agent_id=agent_id).delete()
     if not deleted:
         raise NotFound("Agent is not assigned to this intent")
     append_event(intent.pk, "agent_unassigned", actor, {"agent_id": agent_id})

@@ -1,6 +1,6 @@
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db.models import Q
@@ -89,10 +89,12 @@ def decode_cursor(cursor):
     try:
         created_at, raw_pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         pk = services.as_uuid(raw_pk)
-        if pk is None:
-            raise ValueError(raw_pk)
-        return datetime.fromisoformat(created_at), pk
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        moment = datetime.fromisoformat(created_at)
+        if pk is None or moment.tzinfo is None:
+            raise ValueError(cursor)
+        # Back in UTC, as issued: an offset the database cannot hold (PostgreSQL's end at ±15:59) was a 500.
+        return moment.astimezone(UTC), pk
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise SchemaError.field(["query", "cursor"], "Not a cursor this server issued", cursor) from None
 
 

@@ -1,5 +1,7 @@
 """RFC-0001 routes through the API: intents, state, status, events and agents."""
 
+import base64
+import datetime
 import uuid
 
 import pytest
@@ -257,6 +259,22 @@ def test_list_limit_and_offset(api):
     assert titles(listed(api, offset=9)) == []
 
 
+def crafted_cursor(created_at, pk="00000000-0000-4000-8000-000000000000"):
+    return base64.urlsafe_b64encode(f"{created_at}|{pk}".encode()).decode()
+
+
+def test_a_cursor_in_another_offset_reads_the_same_instant(api):
+    for number in range(3):
+        new_intent(api, title=f"n{number}")
+    cursor = listed(api, limit=1)["next_cursor"]
+    created_at, pk = base64.urlsafe_b64decode(cursor).decode().split("|")
+    shifted = datetime.datetime.fromisoformat(created_at).astimezone(datetime.timezone(datetime.timedelta(hours=-9)))
+
+    assert titles(listed(api, cursor=crafted_cursor(shifted.isoformat(), pk))) == ["n1", "n0"]
+    # An offset beyond what PostgreSQL's timestamptz takes (±15:59) used to fail the query.
+    assert listed(api, cursor=crafted_cursor("2020-01-01T00:00:00-23:59", pk))["intents"] == []
+
+
 def test_cursor_paging_walks_every_intent_once(api):
     for number in range(5):
         new_intent(api, title=f"n{number}")
@@ -281,8 +299,12 @@ def test_cursor_paging_walks_every_intent_once(api):
         ({"limit": "many"}, "limit"),
         ({"offset": -1}, "offset"),
         ({"status": "nonsense"}, "status"),
+        ({"offset": 2**63}, "offset"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "bm90fGEtdXVpZA=="}, "cursor"),
+        ({"cursor": crafted_cursor("2020-01-01T00:00:00")}, "cursor"),
+        ({"cursor": crafted_cursor("9999-12-31T23:59:59-05:00")}, "cursor"),
+        ({"cursor": crafted_cursor("0001-01-01T00:00:00+05:00")}, "cursor"),
     ],
 )
 def test_list_refuses_bad_query_parameters(api, params, loc):
@@ -730,6 +752,7 @@ def test_read_the_log_since_a_time(api):
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
         ({"offset": -1}, "offset"),
+        ({"offset": 2**63}, "offset"),
         ({"since": "yesterday"}, "since"),
     ],
 )
@@ -809,7 +832,16 @@ def test_unassigning_an_agent_that_is_not_assigned_is_404(api):
     assert [e["event_type"] for e in event_log(api, intent["id"])] == ["intent_created"]
 
 
-@pytest.mark.parametrize("data", [{}, {"agent_id": ""}, {"agent_id": "a", "role": "r" * 101}])
+def test_unassigning_an_id_with_a_nul_character_is_404(api):
+    intent = new_intent(api)
+
+    response = api.delete(intent_url(intent, "/agents/a%00b"))
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Agent is not assigned to this intent"
+
+
+@pytest.mark.parametrize("data", [{}, {"agent_id": ""}, {"agent_id": "a", "role": "r" * 101}, {"agent_id": "a\x00"}])
 def test_assign_validates_the_body(api, data):
     intent = new_intent(api)
 
