@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from openintent import AsyncOpenIntentClient, OpenIntentClient
 
 KEY, AGENT = "agent-research-key", "agent-research"

@@ -6,7 +6,6 @@ import io
 import socket
 
 import pytest
-
 from openintent import (
     AuthenticationError,
     ConflictError,
@@ -141,7 +140,7 @@ def test_product_readme_client_usage_verbatim(live_server_url):
 
 def test_product_readme_error_handling_verbatim(live_server_url):
     out = io.StringIO()
-    with OpenIntentClient(live_server_url, "agent-research-key", "agent-research") as client:
-        with contextlib.redirect_stdout(out):
-            exec(compile(PRODUCT_ERROR_HANDLING, "product-readme-error-handling", "exec"), {"client": client})
+    client = OpenIntentClient(live_server_url, "agent-research-key", "agent-research")
+    with client, contextlib.redirect_stdout(out):
+        exec(compile(PRODUCT_ERROR_HANDLING, "product-readme-error-handling", "exec"), {"client": client})
     assert out.getvalue() == "Not found\n"

@@ -4,7 +4,6 @@ discovery, with both clients against a live server."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from openintent import (
     AggregateStatus,
     ConflictError,

@@ -6,7 +6,6 @@ import socket
 import time
 
 import pytest
-
 from openintent import (
     ConflictError,
     EventType,
