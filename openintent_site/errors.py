@@ -122,6 +122,25 @@ def schema_errors(detail, loc, data):
     return [{"type": "value_error", "loc": loc, "msg": str(detail), "input": data}]
 
 
+# Deeper JSON than this is refused: validating, copying and storing it recurse once per level, and near Python's
+# recursion limit that was a 500. Real state is nowhere near it.
+MAX_JSON_DEPTH = 100
+
+
+def deeper_than(value, limit):
+    """Whether lists and objects in ``value`` nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def nul_location(value, loc):
     """The location of the first string or key in ``value`` holding a NUL character, or None."""
     if isinstance(value, str):
@@ -151,10 +170,20 @@ class LenientJSONParser(JSONParser):
             return None
         try:
             data = json.loads(raw)
+            # Counting brackets is a cheap upper bound of the depth: only a body that might be too deep is walked.
+            if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and deeper_than(data, MAX_JSON_DEPTH):
+                raise RecursionError
             where = nul_location(data, ["body"]) if b"\\u0000" in raw else None
         except RecursionError:
             raise SchemaError(
-                [{"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply", "input": {}}]
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ["body"],
+                        "msg": f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                        "input": {},
+                    }
+                ]
             ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             position = getattr(exc, "pos", 0)

@@ -350,16 +350,32 @@ def test_an_escaped_backslash_before_u0000_is_plain_text(api):
     assert intent["state"] == {"path": "C:\\u0000"}
 
 
-def test_json_nested_beyond_the_parser_is_422(api):
-    response = api.generic(
-        "POST",
-        "/api/v1/intents",
-        b'{"title": "t", "state": {"a": ' + b"[" * 100_000 + b"}",
-        content_type="application/json",
-    )
+def nested(levels):
+    return b"[" * levels + b"]" * levels
+
+
+@pytest.mark.parametrize("levels", [99, 900, 100_000])
+def test_json_nested_too_deeply_is_422(api, levels):
+    body = b'{"title": "t", "state": {"a": ' + nested(levels) + b"}}"
+
+    response = api.generic("POST", "/api/v1/intents", body, content_type="application/json")
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert not Intent.objects.exists()
+
+
+def test_json_at_the_deepest_level_allowed_is_stored_patched_and_read(api):
+    body = b'{"title": "t", "state": {"a": ' + nested(98) + b"}}"
+    created = api.generic("POST", "/api/v1/intents", body, content_type="application/json")
+    assert created.status_code == 200
+    url = f"/api/v1/intents/{created.json()['id']}"
+
+    patch = b'{"patches": [{"op": "set", "path": "b", "value": ' + nested(97) + b"}]}"
+    patched = api.generic("POST", f"{url}/state", patch, content_type="application/json", HTTP_IF_MATCH="1")
+
+    assert patched.status_code == 200
+    assert json.dumps(api.get(url).json()["state"]["b"]).count("[") == 97
 
 
 def test_an_unexpected_failure_is_json_500_and_rolls_back(api, monkeypatch):
