@@ -72,7 +72,17 @@ __all__ = [
 # Enums --------------------------------------------------------------------------------------------------------
 
 
-class IntentStatus(str, Enum):
+class _WireEnum(str, Enum):
+    """An enum whose members are their wire strings: equal to them, and printed as them."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self.value), format_spec)
+
+
+class IntentStatus(_WireEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     BLOCKED = "blocked"
@@ -80,7 +90,7 @@ class IntentStatus(str, Enum):
     ABANDONED = "abandoned"
 
 
-class EventType(str, Enum):
+class EventType(_WireEnum):
     """Event types of the audit log. Types outside this list (custom ones, newer ones) are kept as strings."""
 
     INTENT_CREATED = "intent_created"
@@ -129,66 +139,66 @@ class EventType(str, Enum):
     STATE_UPDATED = "state_patched"
 
 
-class LeaseStatus(str, Enum):
+class LeaseStatus(_WireEnum):
     ACTIVE = "active"
     RELEASED = "released"
     EXPIRED = "expired"
     REVOKED = "revoked"
 
 
-class PortfolioStatus(str, Enum):
+class PortfolioStatus(_WireEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     ABANDONED = "abandoned"
 
 
-class MembershipRole(str, Enum):
+class MembershipRole(_WireEnum):
     PRIMARY = "primary"
     MEMBER = "member"
     DEPENDENCY = "dependency"
 
 
-class CostType(str, Enum):
+class CostType(_WireEnum):
     TOKENS = "tokens"
     API_CALL = "api_call"
     COMPUTE = "compute"
     CUSTOM = "custom"
 
 
-class RetryStrategy(str, Enum):
+class RetryStrategy(_WireEnum):
     NONE = "none"
     FIXED = "fixed"
     EXPONENTIAL = "exponential"
     LINEAR = "linear"
 
 
-class StreamStatus(str, Enum):
+class StreamStatus(_WireEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
 
 
-class Permission(str, Enum):
+class Permission(_WireEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
 
 
-class AccessPolicy(str, Enum):
+class AccessPolicy(_WireEnum):
     OPEN = "open"
     CLOSED = "closed"
     RESTRICTED = "restricted"
     PRIVATE = "private"
 
 
-class AccessRequestStatus(str, Enum):
+class AccessRequestStatus(_WireEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
 
 
-class ArbitrationStatus(str, Enum):
+class ArbitrationStatus(_WireEnum):
     PENDING = "pending"
     RESOLVED = "resolved"
 
