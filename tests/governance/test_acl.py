@@ -156,3 +156,37 @@ def test_denied_access_request_grants_nothing(api, other_api, closed_intent):
     assert denied.json()["decision_reason"] == "no"
     assert other_api.get(url).status_code == 403
     assert api.get(f"{url}/acl").json()["entries"] == []
+
+
+def test_the_list_filter_admits_exactly_the_intents_the_permission_check_admits(db):
+    """readable_by (SQL, for lists) and permission_of (per intent) agree on every combination of policy, creator,
+    grant (in force, expired, for someone else) and assignment, also inside a subquery as portfolios use it."""
+    from datetime import timedelta
+    from itertools import product
+
+    from django.utils import timezone
+
+    from governance.access import permission_of, readable_by
+    from governance.models import AccessPolicy, ACLEntry
+    from intents.models import AgentAssignment, Intent
+
+    past = timezone.now() - timedelta(days=1)
+    future = timezone.now() + timedelta(days=1)
+    grants = [None, ("me", None), ("me", future), ("me", past), ("someone", None)]
+    for policy, creator, grant, assigned in product(
+        [None, "open", "closed", "restricted", "private"], ["me", "other"], grants, [None, "me", "someone"]
+    ):
+        intent = Intent.objects.create(title=f"{policy} {creator} {grant} {assigned}", created_by=creator)
+        if policy:
+            AccessPolicy.objects.create(intent=intent, default_policy=policy, updated_by=creator)
+        if grant:
+            ACLEntry.objects.create(intent=intent, principal_id=grant[0], expires_at=grant[1], granted_by=creator)
+        if assigned:
+            AgentAssignment.objects.create(intent=intent, agent_id=assigned)
+
+    everything = Intent.objects.select_related("access_policy")
+    expected = {intent.pk for intent in everything if permission_of(intent, "me")}
+    assert 0 < len(expected) < everything.count()
+    assert set(Intent.objects.filter(readable_by("me")).values_list("pk", flat=True)) == expected
+    nested = Intent.objects.filter(pk__in=Intent.objects.filter(readable_by("me")).values("pk"))
+    assert set(nested.values_list("pk", flat=True)) == expected
