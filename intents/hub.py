@@ -54,6 +54,7 @@ class Subscription:
         self.queue = deque()
         self.offered = asyncio.Event()
         self.overflowed = False
+        self.written_before = set()
 
     def offer(self, event):
         if len(self.queue) >= MAX_QUEUED:
@@ -97,6 +98,9 @@ class Subscription:
             if event.position <= self.position:
                 continue
             self.position = event.position
+            if event.id in self.written_before:
+                self.written_before.discard(event.id)
+                continue
             self.topic.forget_access(event)
             if not self.topic.follow(event):
                 continue
@@ -144,6 +148,12 @@ class Hub:
             self.by_intent[topic.key].add(subscription)
         else:
             self.spanning.add(subscription)
+        if position is None:
+            # The hub's position trails what is committed (a write not yet read, or one settled only once an older
+            # transaction ends): what is already there when the subscriber comes is not "what comes next".
+            subscription.written_before = await database_sync_to_async(streams.committed_after)(
+                topic, subscription.position
+            )
         return subscription
 
     def leave(self, subscription):

@@ -218,6 +218,13 @@ def open_topic(kind, key, principal_id):
     return topic
 
 
+def committed_after(topic, position, limit=10 * BATCH):
+    """Ids of the topic's events after ``position`` that are already committed, settled or not.
+
+    A subscriber that starts at the hub's position has not asked for these: they were written before it came."""
+    return set(after(topic.log(), position).values_list("id", flat=True)[:limit])
+
+
 def replay(topic, position, until):
     """The topic's settled events after ``position`` up to ``until``, in commit order, a batch at a time."""
     events = []

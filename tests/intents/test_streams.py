@@ -1,0 +1,424 @@
+"""Live streams (RFC-0006) over SSE and websockets, through real daphne processes."""
+
+import json
+import os
+import queue
+import threading
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as websocket_connect
+
+from tests.conftest import start_daphne
+
+RESEARCH = {"X-API-Key": "agent-research-key"}
+SYNTH = {"X-API-Key": "agent-synth-key"}
+WAIT = 10  # seconds a test waits for an event before it fails; delivery times are measured by bench/streams.py
+
+
+class SSEReader:
+    """Reads one SSE response in a thread, parsing frames into dicts with ``id``, ``event`` and ``data``."""
+
+    def __init__(self, url, headers, last_event_id=None):
+        headers = {**headers, "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.client = httpx.Client(timeout=httpx.Timeout(5, read=None))
+        self.response = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
+        self.frames = queue.Queue()
+        self.comments = []
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        frame = {}
+        try:
+            for line in self.response.iter_lines():
+                if not line:
+                    if "data" in frame:
+                        frame["data"] = json.loads(frame["data"])
+                        self.frames.put(frame)
+                    frame = {}
+                elif line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                else:
+                    name, _, value = line.partition(":")
+                    frame[name] = value[1:] if value.startswith(" ") else value
+        except httpx.HTTPError:
+            pass
+        self.frames.put(None)
+
+    def next(self, timeout=WAIT):
+        try:
+            frame = self.frames.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no event within {timeout} s") from None
+        assert frame is not None, "the stream ended"
+        return frame
+
+    def take(self, count):
+        return [self.next() for _ in range(count)]
+
+    def ended(self, timeout=WAIT):
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def close(self):
+        self.response.close()
+        self.client.close()
+
+
+@pytest.fixture
+def streams():
+    readers = []
+
+    def open_stream(url, headers=RESEARCH, last_event_id=None):
+        reader = SSEReader(url, headers, last_event_id)
+        readers.append(reader)
+        assert reader.response.status_code == 200
+        return reader
+
+    yield open_stream
+    for reader in readers:
+        reader.close()
+
+
+def api(base, method, path, headers=RESEARCH, **kwargs):
+    response = httpx.request(method, f"{base}/api/v1{path}", headers=headers, timeout=10, **kwargs)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def new_intent(base, headers=RESEARCH, **fields):
+    return api(base, "POST", "/intents", headers, json={"title": "Streamed", **fields})
+
+
+def note(base, intent_id, text, headers=RESEARCH):
+    return api(
+        base, "POST", f"/intents/{intent_id}/events", headers, json={"event_type": "note", "payload": {"n": text}}
+    )
+
+
+def notes(frames):
+    return [frame["data"]["payload"]["n"] for frame in frames if frame["event"] == "NOTE"]
+
+
+@pytest.mark.parametrize("family", ["client", "server"])
+def test_intent_stream_carries_each_write_as_json_with_its_log_id(live_server_url, streams, family):
+    base = live_server_url
+    intent = new_intent(base)
+    path = f"/intents/{intent['id']}/subscribe" if family == "client" else f"/subscribe/intents/{intent['id']}"
+    reader = streams(f"{base}/api/v1{path}")
+    assert reader.response.headers["content-type"].startswith("text/event-stream")
+    assert reader.response.headers["cache-control"] == "no-store"
+
+    api(base, "POST", f"/intents/{intent['id']}/state", headers={**RESEARCH, "If-Match": "1"},
+        json={"patches": [{"op": "set", "path": "phase", "value": "analysis"}]})  # fmt: skip
+    note(base, intent["id"], "hello")
+    api(base, "POST", f"/intents/{intent['id']}/status", headers={**RESEARCH, "If-Match": "2"},
+        json={"status": "completed"})  # fmt: skip
+
+    activated, patched, posted, completed = reader.take(4)
+    assert [activated["event"], patched["event"], posted["event"], completed["event"]] == [
+        "STATUS_CHANGED",
+        "STATE_CHANGED",
+        "NOTE",
+        "STATUS_CHANGED",
+    ]
+    assert activated["data"]["new_status"] == "active" and activated["data"]["old_status"] == "draft"
+    assert completed["data"]["new_status"] == "completed"
+    assert patched["data"]["patches"] == [{"op": "set", "path": "phase", "value": "analysis"}]
+    assert posted["data"]["payload"] == {"n": "hello"} and posted["data"]["actor"] == "agent-research"
+    log = api(base, "GET", f"/intents/{intent['id']}/events")
+    logged = {event["id"]: event for event in log}
+    for frame in (activated, patched, posted, completed):
+        assert frame["id"] == frame["data"]["id"]
+        assert logged[frame["id"]]["event_type"] == frame["data"]["event_type"]
+        assert frame["data"]["intent_id"] == intent["id"]
+    assert [int(frame["id"]) for frame in (activated, patched, posted, completed)] == sorted(
+        int(frame["id"]) for frame in (activated, patched, posted, completed)
+    )
+    assert "connected" in reader.comments
+
+
+@pytest.mark.parametrize(
+    "path, headers, status",
+    [
+        ("/intents/{intent}/subscribe", {}, 401),
+        ("/intents/{intent}/subscribe", {"X-API-Key": "wrong"}, 401),
+        ("/intents/00000000-0000-4000-8000-000000000000/subscribe", RESEARCH, 404),
+        ("/intents/not-a-uuid/subscribe", RESEARCH, 404),
+        ("/subscribe/portfolios/00000000-0000-4000-8000-000000000000", RESEARCH, 404),
+        ("/portfolios/{portfolio}/subscribe", SYNTH, 404),
+        ("/intents/{closed}/subscribe", SYNTH, 403),
+    ],
+)
+def test_refused_streams_answer_json_before_streaming(live_server_url, path, headers, status):
+    base = live_server_url
+    intent = new_intent(base)
+    closed = new_intent(base)
+    api(base, "PUT", f"/intents/{closed['id']}/acl", json={"default_policy": "closed", "entries": []})
+    portfolio = api(base, "POST", "/portfolios", json={"name": "Mine"})
+    url = base + "/api/v1" + path.format(intent=intent["id"], closed=closed["id"], portfolio=portfolio["id"])
+    response = httpx.get(url, headers=headers, timeout=10)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert "detail" in response.json()
+    if status == 403:
+        assert response.json()["required_permission"] == "read"
+
+
+def test_streams_take_only_get(live_server_url):
+    intent = new_intent(live_server_url)
+    response = httpx.post(f"{live_server_url}/api/v1/intents/{intent['id']}/subscribe", headers=RESEARCH)
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_reconnecting_with_last_event_id_replays_exactly_what_was_missed(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    url = f"{base}/api/v1/intents/{intent['id']}/subscribe"
+    first = streams(url)
+    note(base, intent["id"], "one")
+    note(base, intent["id"], "two")
+    seen = first.take(2)
+    first.close()  # the connection drops
+
+    for text in ("three", "four", "five"):
+        note(base, intent["id"], text)
+    second = streams(url, last_event_id=seen[-1]["id"])
+    replayed = second.take(3)
+    note(base, intent["id"], "six")
+    live = second.next()
+
+    assert notes(seen) == ["one", "two"]
+    assert notes(replayed) == ["three", "four", "five"]
+    assert notes([live]) == ["six"]
+    ids = [int(frame["id"]) for frame in seen + replayed + [live]]
+    assert ids == sorted(set(ids))
+
+
+def test_resume_from_the_start_of_the_log_replays_all_of_it(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    note(base, intent["id"], "before")
+    created = api(base, "GET", f"/intents/{intent['id']}/events", params={"event_type": "intent_created"})[0]
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe", last_event_id=created["id"])
+    assert notes([reader.next()]) == ["before"]
+
+
+def test_an_unknown_last_event_id_streams_from_now_on(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    note(base, intent["id"], "old")
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe", last_event_id="not-a-number")
+    note(base, intent["id"], "new")
+    assert notes([reader.next()]) == ["new"]
+
+
+def test_agent_stream_follows_the_intents_assigned_to_the_agent(live_server_url, streams):
+    base = live_server_url
+    assigned, other = new_intent(base), new_intent(base)
+    reader = streams(f"{base}/api/v1/agents/agent-synth/subscribe", headers=SYNTH)
+
+    api(base, "POST", f"/intents/{assigned['id']}/agents", json={"agent_id": "agent-synth"})
+    note(base, other["id"], "not for synth")
+    note(base, assigned["id"], "for synth")
+    api(base, "DELETE", f"/intents/{assigned['id']}/agents/agent-synth")
+    note(base, assigned["id"], "after unassignment")
+    api(base, "POST", f"/intents/{other['id']}/agents", json={"agent_id": "agent-synth"})
+
+    frames = reader.take(4)
+    assert [frame["event"] for frame in frames] == ["AGENT_ASSIGNED", "NOTE", "AGENT_UNASSIGNED", "AGENT_ASSIGNED"]
+    assert frames[0]["data"]["intent_id"] == assigned["id"] and frames[0]["data"]["agent_id"] == "agent-synth"
+    assert notes(frames) == ["for synth"]
+    assert frames[3]["data"]["intent_id"] == other["id"]
+
+
+def test_agent_stream_leaves_out_intents_the_subscriber_cannot_read(live_server_url, streams):
+    base = live_server_url
+    secret, public = new_intent(base), new_intent(base)
+    api(base, "PUT", f"/intents/{secret['id']}/acl", json={"default_policy": "closed", "entries": []})
+    reader = streams(f"{base}/api/v1/agents/agent-synth/subscribe", headers=SYNTH)
+
+    api(base, "POST", f"/intents/{secret['id']}/agents", json={"agent_id": "agent-synth"})
+    api(base, "POST", f"/intents/{public['id']}/agents", json={"agent_id": "agent-synth"})
+    assigned = reader.next()
+    assert assigned["data"]["intent_id"] == public["id"]
+
+    api(
+        base, "POST", f"/intents/{secret['id']}/acl/entries", json={"principal_id": "agent-synth", "permission": "read"}
+    )
+    note(base, secret["id"], "readable now")
+    granted, readable = reader.take(2)
+    assert granted["event"] == "ACCESS_GRANTED" and granted["data"]["intent_id"] == secret["id"]
+    assert notes([readable]) == ["readable now"]
+
+
+def test_intent_stream_ends_when_read_access_is_revoked(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    api(base, "PUT", f"/intents/{intent['id']}/acl", json={"default_policy": "closed", "entries": []})
+    entry = api(
+        base, "POST", f"/intents/{intent['id']}/acl/entries", json={"principal_id": "agent-synth", "permission": "read"}
+    )
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe", headers=SYNTH)
+    note(base, intent["id"], "visible")
+    assert notes([reader.next()]) == ["visible"]
+
+    api(base, "DELETE", f"/intents/{intent['id']}/acl/entries/{entry['id']}")
+    note(base, intent["id"], "secret")
+    assert reader.ended()
+    remaining = []
+    while not reader.frames.empty():
+        frame = reader.frames.get()
+        if frame is not None:
+            remaining.append(frame)
+    assert "secret" not in notes(remaining)
+
+
+def test_portfolio_stream_carries_its_members_events(live_server_url, streams):
+    base = live_server_url
+    member, outsider = new_intent(base), new_intent(base)
+    portfolio = api(base, "POST", "/portfolios", json={"name": "Launch"})
+    reader = streams(f"{base}/api/v1/portfolios/{portfolio['id']}/subscribe")
+
+    api(base, "POST", f"/portfolios/{portfolio['id']}/intents", json={"intent_id": member["id"]})
+    note(base, outsider["id"], "outside")
+    note(base, member["id"], "inside")
+    api(base, "DELETE", f"/portfolios/{portfolio['id']}/intents/{member['id']}")
+    note(base, member["id"], "after removal")
+    api(base, "POST", f"/portfolios/{portfolio['id']}/intents", json={"intent_id": outsider["id"]})
+
+    frames = reader.take(4)
+    assert [frame["event"] for frame in frames] == [
+        "ADDED_TO_PORTFOLIO",
+        "NOTE",
+        "REMOVED_FROM_PORTFOLIO",
+        "ADDED_TO_PORTFOLIO",
+    ]
+    assert frames[0]["data"]["portfolio_id"] == portfolio["id"]
+    assert notes(frames) == ["inside"]
+    assert frames[3]["data"]["intent_id"] == outsider["id"]
+
+
+def test_a_write_to_one_server_process_reaches_a_subscriber_of_another(live_servers, live_server_url, streams):
+    writer, listener = live_servers
+    intent = new_intent(writer.url)
+    reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
+    note(writer.url, intent["id"], "across processes")
+    assert notes([reader.next()]) == ["across processes"]
+
+
+@pytest.fixture
+def servers_without_polling(server_env, live_server_url):
+    """Two servers that read the log only when the channel layer wakes them (polling once a minute)."""
+    env = {**server_env, "OPENINTENT_STREAM_POLL_SECONDS": "60"}
+    servers = [start_daphne(env), start_daphne(env)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the channel layer spans processes only on Redis")
+def test_the_channel_layer_wakes_subscribers_of_other_processes(servers_without_polling, streams):
+    writer, listener = servers_without_polling
+    intent = new_intent(writer.url)
+    reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
+    for text in ("first", "second", "third"):
+        note(writer.url, intent["id"], text)
+    assert notes(reader.take(3)) == ["first", "second", "third"]
+
+
+def test_idle_streams_send_keepalive_comments(server_env, live_server_url, streams):
+    server = start_daphne({**server_env, "OPENINTENT_STREAM_KEEPALIVE_SECONDS": "0.2"})
+    try:
+        intent = new_intent(server.url)
+        reader = streams(f"{server.url}/api/v1/intents/{intent['id']}/subscribe")
+        deadline = time.monotonic() + WAIT
+        while "keepalive" not in reader.comments and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "keepalive" in reader.comments
+        note(server.url, intent["id"], "after a pause")
+        assert notes([reader.next()]) == ["after a pause"]
+    finally:
+        server.stop()
+
+
+# Websockets --------------------------------------------------------------------------------------------------
+
+
+def ws_url(base, path):
+    return "ws" + base.removeprefix("http") + path
+
+
+def receive(socket):
+    return json.loads(socket.recv(timeout=WAIT))
+
+
+def test_websocket_carries_the_same_events_as_sse(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe")
+    with websocket_connect(ws_url(base, f"/ws/intents/{intent['id']}"), additional_headers=RESEARCH) as socket:
+        note(base, intent["id"], "both")
+        message = receive(socket)
+    frame = reader.next()
+    assert message == {"id": frame["id"], "event": frame["event"], "data": frame["data"]}
+
+
+@pytest.mark.parametrize("kind", ["agents", "portfolios"])
+def test_websocket_agent_and_portfolio_streams(live_server_url, kind):
+    base = live_server_url
+    intent = new_intent(base)
+    portfolio = api(base, "POST", "/portfolios", json={"name": "Board"})
+    key = "agent-research" if kind == "agents" else portfolio["id"]
+    with websocket_connect(ws_url(base, f"/ws/{kind}/{key}"), additional_headers=RESEARCH) as socket:
+        if kind == "agents":
+            api(base, "POST", f"/intents/{intent['id']}/agents", json={"agent_id": "agent-research"})
+        else:
+            api(base, "POST", f"/portfolios/{portfolio['id']}/intents", json={"intent_id": intent["id"]})
+        note(base, intent["id"], "member work")
+        first, second = receive(socket), receive(socket)
+    assert first["event"] == ("AGENT_ASSIGNED" if kind == "agents" else "ADDED_TO_PORTFOLIO")
+    assert second["event"] == "NOTE" and second["data"]["intent_id"] == intent["id"]
+
+
+def test_websocket_takes_the_key_as_a_query_parameter_and_resumes(live_server_url):
+    base = live_server_url
+    intent = new_intent(base)
+    url = ws_url(base, f"/ws/intents/{intent['id']}?api_key=agent-research-key")
+    with websocket_connect(url) as socket:
+        note(base, intent["id"], "one")
+        seen = receive(socket)
+    note(base, intent["id"], "two")
+    note(base, intent["id"], "three")
+    with websocket_connect(f"{url}&last_event_id={seen['id']}") as socket:
+        missed = [receive(socket), receive(socket)]
+    assert [message["data"]["payload"]["n"] for message in [seen, *missed]] == ["one", "two", "three"]
+
+
+@pytest.mark.parametrize(
+    "path, headers, code",
+    [
+        ("/ws/intents/{intent}", {}, 4401),
+        ("/ws/intents/{intent}?api_key=wrong", {}, 4401),
+        ("/ws/intents/00000000-0000-4000-8000-000000000000", RESEARCH, 4404),
+        ("/ws/portfolios/00000000-0000-4000-8000-000000000000", RESEARCH, 4404),
+        ("/ws/intents/{closed}", SYNTH, 4403),
+    ],
+)
+def test_refused_websockets_say_why_and_close_with_a_code(live_server_url, path, headers, code):
+    base = live_server_url
+    intent, closed = new_intent(base), new_intent(base)
+    api(base, "PUT", f"/intents/{closed['id']}/acl", json={"default_policy": "closed", "entries": []})
+    url = ws_url(base, path.format(intent=intent["id"], closed=closed["id"]))
+    with websocket_connect(url, additional_headers=headers) as socket:
+        refusal = receive(socket)
+        with pytest.raises(ConnectionClosed) as closed_by:
+            socket.recv(timeout=WAIT)
+    assert "detail" in refusal["error"]
+    assert closed_by.value.rcvd.code == code
