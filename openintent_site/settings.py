@@ -39,6 +39,11 @@ def database_from_url(url):
         # Under ASGI each request runs in a thread of its own, so persistent per-thread connections would pile
         # up; a pool per process bounds them instead.
         "OPTIONS": {
+            # Parameters bound by the server and statements prepared after their fifth use on a connection:
+            # the hot paths repeat a few statements, and PostgreSQL then skips parsing and planning them (about half
+            # of its CPU per state patch, list or dependents request here).
+            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+            "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")),
             **dict(parse_qsl(parts.query)),
             "pool": {
                 "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
@@ -190,7 +195,14 @@ CORS_EXPOSE_HEADERS = ["etag"]
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # Stream hubs renew their group membership every minute (intents.hub), so a process that died without leaving
+    # drops out after five.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "group_expiry": 300},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

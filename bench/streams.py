@@ -1,0 +1,221 @@
+"""Fan-out of live streams: many subscribers on one intent, a steady writer, every delivery counted and timed.
+
+    .venv/bin/python bench/streams.py [--subscribers 200] [--rate 20] [--seconds 10]
+                                      [--transports sse,websocket] [--processes 1,2]
+
+Each round starts its own daphne processes on the bench database (as bench/run.py chooses it) with Redis as the
+channel layer when one answers on 127.0.0.1:6379, opens the subscribers (spread evenly over the processes), and
+has one writer post an event to the first process ``--rate`` times a second. With two processes, half of the
+subscribers hear of each write from the other process, through the channel layer. Latency is measured from the
+moment the writer sends its POST to the moment a subscriber has read the frame: it includes the write itself.
+Results go to stdout and bench/results/streams.md.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from websockets.asyncio.client import connect as websocket_connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import KEY, ROOT, choose_database, environment, manage, start_servers  # noqa: E402
+
+
+def redis_url():
+    try:
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/7", socket_connect_timeout=1).ping()
+        return "redis://127.0.0.1:6379/7"
+    except Exception:  # noqa: BLE001  no Redis: the in-memory layer, one process only
+        return None
+
+
+def sequence_of(frame):
+    """The writer's sequence number in a frame, found without decoding the whole JSON (the client shares the
+    machine with the servers, so it keeps its own work small)."""
+    start = frame.find(b'"seq":')
+    if start < 0:
+        return None
+    start += 6
+    end = start
+    while end < len(frame) and frame[end : end + 1].isdigit():
+        end += 1
+    return int(frame[start:end])
+
+
+class Subscriber:
+    def __init__(self, url, intent_id, transport):
+        self.url, self.intent_id, self.transport = url, intent_id, transport
+        self.received = {}
+        self.duplicates = 0
+        self.ready = asyncio.Event()
+
+    def record(self, frame):
+        seq = sequence_of(frame)
+        if seq is None:
+            return
+        if seq in self.received:
+            self.duplicates += 1
+        else:
+            self.received[seq] = time.time()
+
+    async def run(self):
+        if self.transport == "websocket":
+            await self.run_websocket()
+        else:
+            await self.run_sse()
+
+    async def run_sse(self):
+        parts = urlsplit(self.url)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=1 << 20)
+        request = (
+            f"GET /api/v1/intents/{self.intent_id}/subscribe HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"X-API-Key: {KEY}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        writer.write(request.encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            raise RuntimeError(head.decode())
+        self.ready.set()
+        chunked = b"chunked" in head.lower()
+        try:
+            while True:
+                if chunked:
+                    size = int((await reader.readline()).strip(), 16)
+                    chunk = await reader.readexactly(size + 2)
+                else:
+                    chunk = await reader.read(65536)
+                for frame in chunk.split(b"\n\n"):
+                    if frame.startswith(b"id:"):
+                        self.record(frame)
+        finally:
+            writer.close()
+
+    async def run_websocket(self):
+        url = "ws" + self.url.removeprefix("http") + f"/ws/intents/{self.intent_id}"
+        async with websocket_connect(url, additional_headers={"X-API-Key": KEY}, max_queue=None) as socket:
+            self.ready.set()
+            async for message in socket:
+                self.record(message.encode() if isinstance(message, str) else message)
+
+
+async def write(url, intent_id, rate, seconds):
+    """Post events at a steady rate; returns {seq: time the POST was sent}."""
+    sent = {}
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": KEY}, timeout=30) as client:
+        interval = 1 / rate
+        started = time.monotonic()
+        for seq in range(int(rate * seconds)):
+            await asyncio.sleep(max(0, started + seq * interval - time.monotonic()))
+            sent[seq] = time.time()
+            response = await client.post(
+                f"/api/v1/intents/{intent_id}/events", json={"event_type": "bench_tick", "payload": {"seq": seq}}
+            )
+            response.raise_for_status()
+    return sent
+
+
+async def measure(urls, transport, subscribers, rate, seconds):
+    intent = httpx.post(f"{urls[0]}/api/v1/intents", json={"title": "fan-out"}, headers={"X-API-Key": KEY}).json()
+    subs = [Subscriber(urls[index % len(urls)], intent["id"], transport) for index in range(subscribers)]
+    tasks = [asyncio.create_task(sub.run()) for sub in subs]
+    for start in range(0, len(subs), 50):  # connect in waves, as a fleet of agents would
+        await asyncio.wait_for(asyncio.gather(*(sub.ready.wait() for sub in subs[start : start + 50])), 60)
+    await asyncio.sleep(0.5)
+    sent = await write(urls[0], intent["id"], rate, seconds)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(len(sub.received) < len(sent) for sub in subs):
+        await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    latencies = sorted(
+        (received - sent[seq]) * 1000 for sub in subs for seq, received in sub.received.items() if seq in sent
+    )
+    expected = len(sent) * len(subs)
+    return {
+        "events": len(sent),
+        "delivered": len(latencies) / expected * 100 if expected else 0,
+        "duplicates": sum(sub.duplicates for sub in subs),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+        "max": latencies[-1] if latencies else float("nan"),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=20, help="events written per second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--transports", default="sse,websocket")
+    parser.add_argument("--processes", default="1,2", help="comma-separated daphne process counts, one round each")
+    args = parser.parse_args()
+
+    database_url, database = choose_database()
+    var_dir = tempfile.mkdtemp(prefix="openintent-bench-streams-")
+    env = environment(database_url, var_dir)
+    if not database_url:
+        env["SQLITE_PATH"] = str(Path(var_dir) / "bench.sqlite3")
+    layer = redis_url()
+    env.pop("REDIS_URL", None)
+    if layer:
+        env["REDIS_URL"] = layer
+    manage(env, "migrate", "--noinput")
+    manage(env, "createapikey", "--agent", "bench", "--key", KEY)
+    setup = f"Database: {database}; channel layer: {'Redis' if layer else 'in-memory'}"
+    print(f"{setup}; {args.subscribers} subscribers; {args.rate:g} events/s for {args.seconds:g} s", flush=True)
+
+    rows = []
+    for processes in [int(count) for count in args.processes.split(",")]:
+        if processes > 1 and not layer:
+            print(f"  skipping {processes} processes: no Redis for the channel layer")
+            continue
+        servers = start_servers(env, "asgi", processes)
+        try:
+            for transport in args.transports.split(","):
+                result = asyncio.run(
+                    measure([url for _, url in servers], transport, args.subscribers, args.rate, args.seconds)
+                )
+                rows.append((transport, processes, result))
+                print(
+                    f"  {transport:9} {processes} process(es): {result['delivered']:.2f} % delivered, "
+                    f"{result['duplicates']} duplicates, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
+                    f"max {result['max']:.1f} ms",
+                    flush=True,
+                )
+        finally:
+            for process, _ in servers:
+                process.terminate()
+                process.wait()
+
+    lines = [
+        f"{setup}. {args.subscribers} subscribers on one intent, one writer at {args.rate:g} events/s for "
+        f"{args.seconds:g} s, {os.cpu_count()} cores; latency from the writer's POST to the subscriber's read.",
+        "",
+        "| transport | server processes | events | delivered | duplicates | p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for transport, processes, result in rows:
+        lines.append(
+            f"| {transport} | {processes} | {result['events']} | {result['delivered']:.2f} % | "
+            f"{result['duplicates']} | {result['p50']:.1f} | {result['p99']:.1f} | {result['max']:.1f} |"
+        )
+    report = "\n".join(lines)
+    print("\n" + report)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "streams.md").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
