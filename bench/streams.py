@@ -3,11 +3,12 @@
     .venv/bin/python bench/streams.py [--subscribers 200] [--rate 20] [--seconds 10]
                                       [--transports sse,websocket] [--processes 1,2]
 
-Each round starts its own daphne processes on the bench database (as bench/run.py chooses it) with Redis as the
-channel layer when one answers on 127.0.0.1:6379, opens the subscribers (spread evenly over the processes), and
-has one writer post an event to the first process ``--rate`` times a second. With two processes, half of the
-subscribers hear of each write from the other process, through the channel layer. Latency is measured from the
-moment the writer sends its POST to the moment a subscriber has read the frame: it includes the write itself.
+Each round starts its own daphne processes on DATABASE_URL or a scratch database ``openintent_bench_streams`` on
+the local PostgreSQL, with Redis as the channel layer when one answers on 127.0.0.1:6379, opens the subscribers
+(spread evenly over the processes), and has one writer post an event to the first process ``--rate`` times a
+second. With two processes, half of the subscribers hear of each write from the other process, through the
+channel layer. Latency is measured from the moment the writer sends its POST to the moment a subscriber has read
+the frame: it includes the write itself; the POST's own time and the delivery after its answer are shown beside.
 Results go to stdout and bench/results/streams.md.
 """
 
@@ -26,6 +27,19 @@ from websockets.asyncio.client import connect as websocket_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import KEY, ROOT, choose_database, environment, manage, start_servers  # noqa: E402
+
+
+def scratch_database():
+    """A database of this benchmark's own on the local PostgreSQL, so it can run beside bench/run.py."""
+    try:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS openintent_bench_streams WITH (FORCE)")
+            conn.execute("CREATE DATABASE openintent_bench_streams")
+        return "postgresql://postgres@127.0.0.1:5432/openintent_bench_streams"
+    except Exception:  # noqa: BLE001  no PostgreSQL here: run.py's choice (SQLite) applies
+        return None
 
 
 def redis_url():
@@ -109,8 +123,8 @@ class Subscriber:
 
 
 async def write(url, intent_id, rate, seconds):
-    """Post events at a steady rate; returns {seq: time the POST was sent}."""
-    sent = {}
+    """Post events at a steady rate; returns {seq: time the POST was sent} and {seq: time its answer came}."""
+    sent, acknowledged = {}, {}
     async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": KEY}, timeout=30) as client:
         interval = 1 / rate
         started = time.monotonic()
@@ -121,7 +135,8 @@ async def write(url, intent_id, rate, seconds):
                 f"/api/v1/intents/{intent_id}/events", json={"event_type": "bench_tick", "payload": {"seq": seq}}
             )
             response.raise_for_status()
-    return sent
+            acknowledged[seq] = time.time()
+    return sent, acknowledged
 
 
 async def measure(urls, transport, subscribers, rate, seconds):
@@ -131,25 +146,32 @@ async def measure(urls, transport, subscribers, rate, seconds):
     for start in range(0, len(subs), 50):  # connect in waves, as a fleet of agents would
         await asyncio.wait_for(asyncio.gather(*(sub.ready.wait() for sub in subs[start : start + 50])), 60)
     await asyncio.sleep(0.5)
-    sent = await write(urls[0], intent["id"], rate, seconds)
+    sent, acknowledged = await write(urls[0], intent["id"], rate, seconds)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(len(sub.received) < len(sent) for sub in subs):
         await asyncio.sleep(0.1)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = sorted(
-        (received - sent[seq]) * 1000 for sub in subs for seq, received in sub.received.items() if seq in sent
-    )
+    deliveries = [(seq, received) for sub in subs for seq, received in sub.received.items() if seq in sent]
+    latencies = sorted((received - sent[seq]) * 1000 for seq, received in deliveries)
+    after_answer = sorted(max(0, received - acknowledged[seq]) * 1000 for seq, received in deliveries)
+    writes = sorted((acknowledged[seq] - sent[seq]) * 1000 for seq in sent)
     expected = len(sent) * len(subs)
     return {
         "events": len(sent),
         "delivered": len(latencies) / expected * 100 if expected else 0,
         "duplicates": sum(sub.duplicates for sub in subs),
         "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p99": latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+        "p99": percentile(latencies, 99),
         "max": latencies[-1] if latencies else float("nan"),
+        "write_p99": percentile(writes, 99),
+        "answer_p99": percentile(after_answer, 99),
     }
+
+
+def percentile(values, percent):
+    return values[max(0, int(len(values) * percent / 100) - 1)] if values else float("nan")
 
 
 def main():
@@ -161,6 +183,8 @@ def main():
     parser.add_argument("--processes", default="1,2", help="comma-separated daphne process counts, one round each")
     args = parser.parse_args()
 
+    if not os.environ.get("DATABASE_URL") and (scratch := scratch_database()):
+        os.environ["DATABASE_URL"] = scratch
     database_url, database = choose_database()
     var_dir = tempfile.mkdtemp(prefix="openintent-bench-streams-")
     env = environment(database_url, var_dir)
@@ -190,7 +214,8 @@ def main():
                 print(
                     f"  {transport:9} {processes} process(es): {result['delivered']:.2f} % delivered, "
                     f"{result['duplicates']} duplicates, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
-                    f"max {result['max']:.1f} ms",
+                    f"max {result['max']:.1f} ms; the POST itself p99 {result['write_p99']:.1f} ms, delivery after its "
+                    f"answer p99 {result['answer_p99']:.1f} ms",
                     flush=True,
                 )
         finally:
@@ -200,15 +225,18 @@ def main():
 
     lines = [
         f"{setup}. {args.subscribers} subscribers on one intent, one writer at {args.rate:g} events/s for "
-        f"{args.seconds:g} s, {os.cpu_count()} cores; latency from the writer's POST to the subscriber's read.",
+        f"{args.seconds:g} s, {os.cpu_count()} cores. Latency from the moment the writer sends its POST to the "
+        "subscriber's read of the frame; the POST's own time and the delivery after its answer are shown beside.",
         "",
-        "| transport | server processes | events | delivered | duplicates | p50 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| transport | server processes | events | delivered | duplicates | p50 ms | p99 ms | max ms "
+        "| POST p99 ms | after answer p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for transport, processes, result in rows:
         lines.append(
             f"| {transport} | {processes} | {result['events']} | {result['delivered']:.2f} % | "
-            f"{result['duplicates']} | {result['p50']:.1f} | {result['p99']:.1f} | {result['max']:.1f} |"
+            f"{result['duplicates']} | {result['p50']:.1f} | {result['p99']:.1f} | {result['max']:.1f} | "
+            f"{result['write_p99']:.1f} | {result['answer_p99']:.1f} |"
         )
     report = "\n".join(lines)
     print("\n" + report)
