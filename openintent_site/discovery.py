@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0007", "0009", "0010", "0011"]
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
 CAPABILITIES = [
     "intents",
     "events",
@@ -19,6 +19,8 @@ CAPABILITIES = [
     "access-control",
     "portfolios",
     "webhook-subscriptions",
+    "subscriptions",
+    "streaming",
 ]
 FEATURES = {
     "intents": True,
@@ -35,6 +37,8 @@ FEATURES = {
     "accessControl": True,
     "portfolios": True,
     "webhookSubscriptions": True,
+    "subscriptions": True,
+    "streaming": True,
 }
 SERVER_VERSION = "0.1.0"
 

@@ -1,11 +1,51 @@
-"""How drf-spectacular documents the API key scheme."""
+"""Parts of the OpenAPI document that drf-spectacular cannot read off a DRF view: the live streams."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+STREAM_ROUTES = [
+    ("/api/v1/intents/{key}/subscribe", "stream_intent", "Events of one intent"),
+    ("/api/v1/agents/{key}/subscribe", "stream_agent", "Events of the intents assigned to an agent, and naming it"),
+    ("/api/v1/portfolios/{key}/subscribe", "stream_portfolio", "Events of a portfolio's member intents"),
+    ("/api/v1/subscribe/intents/{key}", "stream_intent_legacy", "Events of one intent (the 0.9.1 server's path)"),
+    ("/api/v1/subscribe/agents/{key}", "stream_agent_legacy", "Events of an agent's intents (0.9.1 server's path)"),
+    ("/api/v1/subscribe/portfolios/{key}", "stream_portfolio_legacy", "A portfolio's events (0.9.1 server's path)"),
+]
+
+STREAM_DESCRIPTION = (
+    "A Server-Sent Events stream. Each event is `id: <log id>`, `event: <NAME>` (STATE_CHANGED, STATUS_CHANGED, "
+    "AGENT_ASSIGNED, LEASE_ACQUIRED, LEASE_RELEASED, or the event type in upper case) and `data:` one JSON object: "
+    "the logged event with its payload's keys beside it. Idle streams carry `: keepalive` comments. Send "
+    "`Last-Event-ID` to receive exactly what followed that event. The same events travel over websockets at "
+    "`/ws/intents/{id}`, `/ws/agents/{id}` and `/ws/portfolios/{id}`."
+)
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "openintent_site.auth.ApiKeyAuthentication"
-    name = "ApiKeyAuth"
+def error(description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}},
+    }
 
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+
+def stream_operation(operation_id, summary):
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": STREAM_DESCRIPTION,
+        "tags": ["streams"],
+        "parameters": [
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+            {"name": "last_event_id", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {
+            "200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "401": error("Missing or unknown API key"),
+            "403": error("No read access to the intent"),
+            "404": error("Unknown intent or portfolio"),
+        },
+    }
+
+
+def add_stream_routes(result, generator, request, public):
+    for path, operation_id, summary in STREAM_ROUTES:
+        result["paths"][path] = {"get": stream_operation(operation_id, summary)}
+    return result

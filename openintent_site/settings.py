@@ -166,13 +166,18 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpenIntent Coordination Protocol",
-    "DESCRIPTION": "Intents, state, events, graphs and leases (RFC-0001..0003).",
+    "DESCRIPTION": "The OpenIntent Coordination Protocol: intents, graphs, leases, governance, attachments, costs, "
+    "retries, access control, portfolios, subscriptions and live streams.",
     "VERSION": "0.1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {"securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
     "SECURITY": [{"ApiKeyAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "openintent_site.schema.add_stream_routes",
+    ],
 }
 
 # CORS as 0.9.1 serves it: every origin reflected, with credentials, and the protocol's headers allowed.
