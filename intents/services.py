@@ -209,11 +209,30 @@ def create_intent(
     return intent
 
 
+def lease_held_by_another(intent, scopes, holder):
+    """The earliest-acquired lease in force on one of ``scopes`` of ``intent`` held by someone other than ``holder``.
+
+    Plain SQL because every state patch asks, under the intent's row lock (and in a statement of its own after
+    the lock, so it sees every lease committed before the lock was granted): the same query built with the ORM
+    cost a patch 0.5 ms, most of it compiling."""
+    scopes = sorted(scopes)
+    if not scopes:
+        return None
+    table = connection.ops.quote_name(Lease._meta.db_table)
+    marks = ", ".join(["%s"] * len(scopes))
+    sql = (
+        f"SELECT * FROM {table} WHERE intent_id = %s AND status = %s AND expires_at > %s"
+        f" AND scope IN ({marks}) AND NOT (holder = %s) ORDER BY acquired_at LIMIT 1"
+    )
+    intent_id = Lease._meta.get_field("intent").get_db_prep_value(intent.pk, connection)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return next(iter(Lease.objects.raw(sql, [intent_id, str(LeaseStatus.ACTIVE), now, *scopes, holder])), None)
+
+
 @transaction.atomic
 def patch_state(intent_id, expected_version, patches, actor):
     intent = lock_for_write(intent_id, expected_version, actor)
-    guarded = Lease.objects.held().filter(intent=intent, scope__in=scopes_touched(patches)).exclude(holder=actor)
-    lease = guarded.first()
+    lease = lease_held_by_another(intent, scopes_touched(patches), actor)
     if lease is not None:
         raise LeaseConflict(
             f"State key '{lease.scope}' is under a lease held by another principal",
