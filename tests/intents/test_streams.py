@@ -422,3 +422,57 @@ def test_refused_websockets_say_why_and_close_with_a_code(live_server_url, path,
             socket.recv(timeout=WAIT)
     assert "detail" in refusal["error"]
     assert closed_by.value.rcvd.code == code
+
+
+def drain(reader):
+    """Every frame the reader had received, once its connection is closed."""
+    reader.close()
+    reader.ended()
+    frames = []
+    while not reader.frames.empty():
+        frame = reader.frames.get()
+        if frame is not None:
+            frames.append(frame)
+    return frames
+
+
+def test_parallel_writers_on_two_processes_lose_nothing_across_a_reconnect(live_servers, live_server_url, streams):
+    """32 writers on two server processes commit notes on eight intents out of id order; an agent stream that
+    drops half-way and resumes from its last id still ends up with every note exactly once."""
+    urls = [server.url for server in live_servers]
+    intents = [new_intent(urls[0]) for _ in range(8)]
+    for intent in intents:
+        api(urls[0], "POST", f"/intents/{intent['id']}/agents", json={"agent_id": "agent-synth"})
+    stream_url = f"{urls[1]}/api/v1/agents/agent-synth/subscribe"
+    first = streams(stream_url, headers=SYNTH)
+    writers, per_writer = 32, 6
+    halfway = threading.Barrier(writers + 1)
+
+    def write(number):
+        with httpx.Client(base_url=urls[number % 2], headers=RESEARCH, timeout=30) as client:
+            for index in range(per_writer):
+                if index == per_writer // 2:
+                    halfway.wait(timeout=60)
+                intent = intents[(number + index) % len(intents)]
+                body = {"event_type": "note", "payload": {"n": f"{number}-{index}"}}
+                assert client.post(f"/api/v1/intents/{intent['id']}/events", json=body).status_code == 200
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in range(writers)]
+    for thread in threads:
+        thread.start()
+    halfway.wait(timeout=60)
+    before = drain(first)
+    second = streams(stream_url, headers=SYNTH, last_event_id=before[-1]["id"] if before else None)
+    for thread in threads:
+        thread.join(timeout=60)
+    expected = {f"{number}-{index}" for number in range(writers) for index in range(per_writer)}
+    frames = [frame for frame in before if frame["event"] == "NOTE"]
+    while len(frames) < len(expected):
+        frame = second.next()
+        if frame["event"] == "NOTE":
+            frames.append(frame)
+
+    received = notes(frames)
+    assert len(received) == len(set(received)), "a note arrived twice"
+    assert set(received) == expected
+    assert len({frame["id"] for frame in frames}) == len(expected)
