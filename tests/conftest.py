@@ -223,3 +223,21 @@ def api_routes():
 def concrete_path(route, value="00000000-0000-4000-8000-000000000000"):
     """``route`` with every ``<converter:name>`` replaced by ``value``."""
     return re.sub(r"<(?:\w+:)?\w+>", value, route)
+
+
+@pytest.fixture
+def celery_worker(server_env, live_server_url):
+    """A real Celery worker process on the broker and database of the live servers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "openintent_site", "worker", "--pool=solo", "--loglevel=WARNING"],
+        cwd=ROOT,
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -476,3 +476,20 @@ def test_parallel_writers_on_two_processes_lose_nothing_across_a_reconnect(live_
     assert len(received) == len(set(received)), "a note arrived twice"
     assert set(received) == expected
     assert len({frame["id"] for frame in frames}) == len(expected)
+
+
+def test_events_written_by_a_celery_worker_reach_subscribers(live_server_url, celery_worker, streams):
+    """On the embedded in-memory layer no wake-up crosses from the worker: the servers' poll of the log finds it."""
+    base = live_server_url
+    intent = new_intent(base)
+    policy = {"strategy": "fixed", "max_retries": 2, "base_delay_ms": 200, "jitter": False}
+    api(base, "PUT", f"/intents/{intent['id']}/retry-policy", json=policy)
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe")
+    api(base, "POST", f"/intents/{intent['id']}/failures", SYNTH, json={"error_code": "TIMEOUT"})
+
+    frame = reader.next()
+    while frame["event"] != "AGENT_ASSIGNED":
+        frame = reader.next(timeout=60)  # the worker process starts up first
+    assert frame["data"]["agent_id"] == "agent-synth"
+    assert frame["data"]["actor"] == "system"
+    assert celery_worker.poll() is None

@@ -1,33 +1,11 @@
 """A retry policy carried out by a real Celery worker process, on the broker the deployment uses."""
 
-import subprocess
-import sys
 import time
 
 import httpx
-import pytest
-
-from tests.conftest import ROOT
 
 OWNER = {"X-API-Key": "agent-research-key"}
 WORKER = {"X-API-Key": "agent-synth-key"}
-
-
-@pytest.fixture
-def celery_worker(server_env, live_server_url):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "openintent_site", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def wait_for(predicate, timeout=60):
