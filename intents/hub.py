@@ -198,15 +198,19 @@ class Hub:
                 await asyncio.wait_for(self.wake.wait(), settings.OPENINTENT_STREAM_POLL_SECONDS)
             self.wake.clear()
             try:
-                pending = True
+                pending, delay = True, HELD_BACK_RETRY_SECONDS
                 while pending:
                     events, reached, pending = await read(self.position)
                     for event in events:
                         self.dispatch(event)
                     self.position = reached
                     if pending and not events:
-                        # Committed rows wait behind an older transaction that is still running.
-                        await asyncio.sleep(HELD_BACK_RETRY_SECONDS)
+                        # Committed rows wait behind an older transaction that is still running: look again soon,
+                        # then less and less often should that transaction take long.
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, settings.OPENINTENT_STREAM_POLL_SECONDS)
+                    elif events:
+                        delay = HELD_BACK_RETRY_SECONDS
             except Exception:
                 logger.exception("reading the event log for live streams failed; retrying")
                 await asyncio.sleep(1)

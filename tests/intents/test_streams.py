@@ -493,3 +493,29 @@ def test_events_written_by_a_celery_worker_reach_subscribers(live_server_url, ce
     assert frame["data"]["agent_id"] == "agent-synth"
     assert frame["data"]["actor"] == "system"
     assert celery_worker.poll() is None
+
+
+@pytest.mark.postgres
+def test_an_event_committed_behind_a_running_transaction_waits_for_it_and_keeps_commit_order(
+    live_server_url, server_env, streams
+):
+    """A transaction that wrote an event and has not committed holds back later events: the stream delivers both,
+    in commit-horizon order, once it ends, rather than skipping the earlier one."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the horizon is PostgreSQL's; SQLite serialises writers")
+    import psycopg
+
+    base = live_server_url
+    intent = new_intent(base)
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe")
+    with psycopg.connect(server_env["DATABASE_URL"]) as slow:
+        slow.execute(
+            "INSERT INTO intents_intentevent (intent_id, event_type, actor, payload, created_at) "
+            "VALUES (%s, 'note', 'slow-writer', '{\"n\": \"slow\"}', now())",
+            [intent["id"]],
+        )
+        note(base, intent["id"], "quick")  # commits while the slow transaction is still open
+        slow.commit()
+    assert notes(reader.take(2)) == ["slow", "quick"]
