@@ -52,6 +52,15 @@ from .models import (
     StreamStatus,
     ToolCallPayload,
 )
+from .streaming import (
+    AsyncEventQueue,
+    AsyncSSEStream,
+    EventQueue,
+    SSEEvent,
+    SSEEventType,
+    SSEStream,
+    SSESubscription,
+)
 
 __all__ = [
     "__version__",
@@ -103,4 +112,11 @@ __all__ = [
     "ACLEntry",
     "IntentACL",
     "AccessRequest",
+    "SSEEventType",
+    "SSEEvent",
+    "SSEStream",
+    "AsyncSSEStream",
+    "SSESubscription",
+    "EventQueue",
+    "AsyncEventQueue",
 ]
