@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -225,19 +226,39 @@ def concrete_path(route, value="00000000-0000-4000-8000-000000000000"):
     return re.sub(r"<(?:\w+:)?\w+>", value, route)
 
 
-@pytest.fixture
-def celery_worker(server_env, live_server_url):
-    """A real Celery worker process on the broker and database of the live servers."""
+@contextmanager
+def running_celery_worker(env):
+    """A real Celery worker process with ``env``, stopped on exit."""
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "openintent_site", "worker", "--pool=solo", "--loglevel=WARNING"],
         cwd=ROOT,
-        env=server_env,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    yield process
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def celery_worker(server_env, live_server_url):
+    """A real Celery worker process on the broker and database of the live servers."""
+    with running_celery_worker(server_env) as process:
+        yield process
+
+
+def wait_for(predicate, timeout=60):
+    """The first truthy result of ``predicate``, polled until ``timeout`` seconds pass (then None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    return None

@@ -4,8 +4,6 @@ to a real HTTP receiver, retries with backoff, and a delivery carried out by a r
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -17,7 +15,7 @@ from celery import current_app
 from django.utils import timezone
 
 from intents.models import Subscription, WebhookDelivery
-from tests.conftest import ROOT
+from tests.conftest import running_celery_worker, wait_for
 from triggers import tasks
 
 SUBSCRIPTIONS = "/api/v1/subscriptions"
@@ -381,30 +379,8 @@ def test_a_broken_queue_does_not_fail_the_write(api, receiver, monkeypatch, djan
 
 @pytest.fixture
 def webhook_worker(server_env, live_server_url):
-    env = {**server_env, "OPENINTENT_WEBHOOK_BACKOFF_SECONDS": "0.2"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "openintent_site", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    return None
+    with running_celery_worker({**server_env, "OPENINTENT_WEBHOOK_BACKOFF_SECONDS": "0.2"}) as process:
+        yield process
 
 
 def test_a_worker_retries_a_failed_delivery_and_delivers_it(live_server_url, webhook_worker):

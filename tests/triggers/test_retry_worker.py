@@ -1,21 +1,11 @@
 """A retry policy carried out by a real Celery worker process, on the broker the deployment uses."""
 
-import time
-
 import httpx
+
+from tests.conftest import wait_for
 
 OWNER = {"X-API-Key": "agent-research-key"}
 WORKER = {"X-API-Key": "agent-synth-key"}
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    return None
 
 
 def test_worker_runs_the_scheduled_retry_and_reassigns_the_agent(live_server_url, celery_worker):
