@@ -276,14 +276,19 @@ class _Resume:
             self._seen.popitem(last=False)
 
     def admit(self, event: SSEEvent) -> bool:
-        """Whether to deliver ``event``: not if its id was delivered already. Records where the stream is."""
+        """Whether to deliver ``event``: not if its id came before (in this stream or as ``last_event_id``)."""
         if event.id is None:
             return True
         if event.id in self._seen:
             return False
         self._remember(event.id)
-        self.last_event_id = event.id
         return True
+
+    def delivered(self, event: SSEEvent) -> SSEEvent:
+        """Note that ``event`` reaches the consumer now: a reconnect, or a later stream, resumes after it."""
+        if event.id is not None:
+            self.last_event_id = event.id
+        return event
 
     def next_delay(self, failure: _Retry | None) -> float | None:
         """Seconds to wait before reconnecting after ``failure`` (``None``: the server ended the stream). Raises
@@ -430,7 +435,7 @@ class SSEStream(_Stream):
                 try:
                     with contextlib.closing(connect()) as events:
                         for event in events:
-                            yield event
+                            yield self._resume.delivered(event)
                             if self._stopped:
                                 return
                 except _Retry as exc:
@@ -525,7 +530,7 @@ class AsyncSSEStream(_Stream):
                 try:
                     async with contextlib.aclosing(connect()) as events:
                         async for event in events:
-                            yield event
+                            yield self._resume.delivered(event)
                             if self._stopped:
                                 return
                 except _Retry as exc:

@@ -21,7 +21,7 @@ def readme_examples() -> list[str]:
 
 def test_sdk_readme_examples_run(live_server_url):
     examples = readme_examples()
-    assert len(examples) == 3
+    assert len(examples) == 5
     out = io.StringIO()
     for index, example in enumerate(examples):
         code = example.replace("http://localhost:8000", live_server_url)
@@ -30,6 +30,9 @@ def test_sdk_readme_examples_run(live_server_url):
     printed = out.getvalue()
     assert "analysis" in printed and "404 Intent not found" in printed and "needs read" in printed
     assert "['Review', 'Draft'] draft" in printed
+    # The streams: the replayed events in order, then the websocket's first event.
+    assert "NOTE note True\nSTATE_CHANGED state_patched True\n" in printed
+    assert "AGENT_ASSIGNED agent-synth\n" in printed
 
 
 def public_methods(cls: type) -> set[str]:

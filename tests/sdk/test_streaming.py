@@ -518,3 +518,11 @@ def test_client_errors_are_final_and_429_waits(peer, peer_clients):
     started = len(peer.requests)
     events = read(peer_clients, client.subscribe_sse("i1", reconnect_delay=0.05), count(1))
     assert events[0].id == "5" and len(peer.requests) == started + 2
+
+
+def test_last_event_id_is_the_last_event_consumed(peer, peer_clients):
+    """Events parsed from one chunk but not yet taken do not move the resume point."""
+    peer.answer((200, note(1) + note(2) + note(3), SSE_HEADERS))
+    stream = peer_clients("peer-key", "me").subscribe_sse("i1")
+    assert [e.id for e in read(peer_clients, stream, count(1))] == ["1"]
+    assert stream.last_event_id == "1"
