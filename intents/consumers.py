@@ -28,18 +28,21 @@ class StreamConsumer(AsyncWebsocketConsumer):
         raw_key = headers.get("x-api-key") or query.get("api_key", "")
         key = self.scope["url_route"]["kwargs"]["key"]
         self.subscription = None
-        await self.accept()
         try:
             self.subscription = await open_subscription(raw_key, self.kind, key, query.get("last_event_id"))
         except AuthenticationFailed:
-            await self.refuse(4401, {"detail": UNAUTHENTICATED})
+            await self.refuse(4401, {"detail": UNAUTHENTICATED}, accept=True)
             return
         except ProtocolError as error:
-            await self.refuse(4000 + error.status_code, error.body())
+            await self.refuse(4000 + error.status_code, error.body(), accept=True)
             return
+        # Accepted only once subscribed: a client that writes as soon as the handshake completes sees its write.
+        await self.accept()
         self.pump = asyncio.ensure_future(self.forward())
 
-    async def refuse(self, code, body):
+    async def refuse(self, code, body, accept=False):
+        if accept:
+            await self.accept()
         await self.send(text_data=json.dumps({"error": body}))
         await self.close(code)
 

@@ -33,6 +33,10 @@ SDK_EVENT_NAMES = {
     "lease_released": "LEASE_RELEASED",
 }
 
+# The events that make an intent part of an agent's or a portfolio's stream, and those that end it.
+JOINS = frozenset({"agent_assigned", "added_to_portfolio"})
+LEAVES = frozenset({"agent_unassigned", "removed_from_portfolio"})
+
 # After these, what a principal may read on the intent can have changed.
 ACCESS_EVENT_PREFIXES = ("access_", "acl_", "agent_assigned", "agent_unassigned")
 
@@ -164,12 +168,31 @@ class Topic:
             return
         self.intent_ids = {str(pk) for pk in rows.values_list("intent_id", flat=True)}
 
-    def log(self):
+    def naming(self):
+        return Q(payload__agent_id=self.key) if self.kind == "agent" else Q(payload__portfolio_id=self.key)
+
+    def log(self, also=()):
         """The part of the log this topic draws on, for replays."""
         if self.kind == "intent":
             return IntentEvent.objects.filter(intent_id=self.key)
-        named = Q(payload__agent_id=self.key) if self.kind == "agent" else Q(payload__portfolio_id=self.key)
-        return IntentEvent.objects.filter(named | Q(intent_id__in=list(self.intent_ids)))
+        return IntentEvent.objects.filter(self.naming() | Q(intent_id__in=[*self.intent_ids, *also]))
+
+    def rewind(self, position):
+        """Set the intents spanned to those of ``position``, from today's and the joins and leaves since.
+
+        Returns the intents that joined or left since: a replay reads their events too, and ``follow`` keeps those
+        of the times they belonged."""
+        if self.kind == "intent":
+            return set()
+        self.load_related()
+        first_change = {}
+        changes = after(IntentEvent.objects.filter(self.naming(), event_type__in=JOINS | LEAVES), position)
+        for intent_id, event_type in changes.values_list("intent_id", "event_type"):
+            first_change.setdefault(str(intent_id), event_type)
+        joined_since = {pk for pk, event_type in first_change.items() if event_type in JOINS}
+        left_since = {pk for pk, event_type in first_change.items() if event_type in LEAVES}
+        self.intent_ids = (self.intent_ids - joined_since) | left_since
+        return set(first_change)
 
     def follow(self, event):
         """Whether ``event`` belongs to this topic, updating the intents it spans as assignments come and go."""
@@ -177,9 +200,9 @@ class Topic:
             return event.intent_id == self.key
         named = event.payload.get("agent_id" if self.kind == "agent" else "portfolio_id") == self.key
         if named:
-            if event.event_type in ("agent_assigned", "added_to_portfolio"):
+            if event.event_type in JOINS:
                 self.intent_ids.add(event.intent_id)
-            elif event.event_type in ("agent_unassigned", "removed_from_portfolio"):
+            elif event.event_type in LEAVES:
                 self.intent_ids.discard(event.intent_id)
                 return True
         return named or event.intent_id in self.intent_ids
@@ -227,9 +250,10 @@ def committed_after(topic, position, limit=10 * BATCH):
 
 def replay(topic, position, until):
     """The topic's settled events after ``position`` up to ``until``, in commit order, a batch at a time."""
+    changed_since = topic.rewind(position)
     events = []
     while True:
-        batch, reached, _ = settled_after(position, topic.log())
+        batch, reached, _ = settled_after(position, topic.log(also=changed_since))
         batch = [event for event in batch if event.position <= until]
         events.extend(batch)
         if not batch or reached >= until or len(batch) < BATCH:

@@ -519,3 +519,36 @@ def test_an_event_committed_behind_a_running_transaction_waits_for_it_and_keeps_
         note(base, intent["id"], "quick")  # commits while the slow transaction is still open
         slow.commit()
     assert notes(reader.take(2)) == ["slow", "quick"]
+
+
+@pytest.mark.parametrize("kind", ["agents", "portfolios"])
+def test_a_resumed_agent_or_portfolio_stream_replays_what_a_live_one_would_have_carried(live_server_url, streams, kind):
+    """Events of an intent from before it joined, or after it left, are not replayed; those in between are."""
+    base = live_server_url
+    intent = new_intent(base)
+    portfolio = api(base, "POST", "/portfolios", json={"name": "Replayed"})
+    created = api(base, "GET", f"/intents/{intent['id']}/events")[-1]
+    if kind == "agents":
+        url = f"{base}/api/v1/agents/agent-research/subscribe"
+        join = ("POST", f"/intents/{intent['id']}/agents", {"agent_id": "agent-research"})
+        leave = ("DELETE", f"/intents/{intent['id']}/agents/agent-research", None)
+    else:
+        url = f"{base}/api/v1/portfolios/{portfolio['id']}/subscribe"
+        join = ("POST", f"/portfolios/{portfolio['id']}/intents", {"intent_id": intent["id"]})
+        leave = ("DELETE", f"/portfolios/{portfolio['id']}/intents/{intent['id']}", None)
+
+    note(base, intent["id"], "before joining")
+    api(base, join[0], join[1], json=join[2])
+    note(base, intent["id"], "while a member")
+    api(base, leave[0], leave[1])
+    note(base, intent["id"], "after leaving")
+    api(base, join[0], join[1], json=join[2])
+    note(base, intent["id"], "member again")
+
+    reader = streams(url, last_event_id=created["id"])
+    frames = reader.take(5)
+    joined, left = (
+        ("AGENT_ASSIGNED", "AGENT_UNASSIGNED") if kind == "agents" else ("ADDED_TO_PORTFOLIO", "REMOVED_FROM_PORTFOLIO")
+    )
+    assert [frame["event"] for frame in frames] == [joined, "NOTE", left, joined, "NOTE"]
+    assert notes(frames) == ["while a member", "member again"]
