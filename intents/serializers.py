@@ -417,9 +417,16 @@ class FailureSerializer(serializers.ModelSerializer):
         ]
 
 
+UNKNOWN_ERROR_CODE = "UNKNOWN"
+
+
 class FailureCreateSerializer(serializers.Serializer):
-    error_code = serializers.CharField(max_length=100, required=False)
-    error_type = serializers.CharField(max_length=100, required=False, help_text="Alias of error_code.")
+    error_code = serializers.CharField(
+        max_length=100, required=False, allow_null=True, help_text=f"{UNKNOWN_ERROR_CODE} when missing or null."
+    )
+    error_type = serializers.CharField(
+        max_length=100, required=False, allow_null=True, help_text="Alias of error_code."
+    )
     error_message = serializers.CharField(allow_null=True, allow_blank=True, default=None)
     attempt_number = serializers.IntegerField(min_value=1, allow_null=True, default=None)
     recoverable = serializers.BooleanField(default=True)
@@ -430,9 +437,8 @@ class FailureCreateSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        code = attrs.get("error_code") or attrs.get("error_type")
-        if not code:
-            raise serializers.ValidationError({"error_code": [serializers.ErrorDetail("Field required", "required")]})
+        # The 0.9.1 sync client's record_failure(intent_id, attempt_number) sends "error_code": null.
+        code = attrs.get("error_code") or attrs.get("error_type") or UNKNOWN_ERROR_CODE
         return {
             "error_code": code,
             "error_message": attrs["error_message"],

@@ -155,9 +155,11 @@ def test_failures_accept_the_clients_field_names(api, other_api, intent):
         format="json",
     )
     assert async_style.json()["error_code"] == "RATE_LIMIT"
-    missing = other_api.post(f"/api/v1/intents/{intent['id']}/failures", {"error_message": "x"}, format="json")
-    assert missing.status_code == 422
-    assert missing.json()["detail"][0]["loc"] == ["body", "error_code"]
+    unnamed = other_api.post(
+        f"/api/v1/intents/{intent['id']}/failures", {"error_code": None, "attempt_number": 5}, format="json"
+    )
+    assert unnamed.status_code == 200
+    assert unnamed.json()["error_code"] == "UNKNOWN"
     listed = api.get(f"/api/v1/intents/{intent['id']}/failures").json()["failures"]
-    assert [item["attempt_number"] for item in listed] == [4, 2]
+    assert [item["attempt_number"] for item in listed] == [4, 2, 5]
     assert not RetryPolicy.objects.exists()

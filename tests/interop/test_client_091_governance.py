@@ -263,8 +263,9 @@ def test_attachments_costs_retries_and_failures_of_the_sync_client(run_client, l
             ).to_dict()
             out["got_replaced"] = client.get_retry_policy(intent.id).to_dict()
 
-            # The sync client sends "error_code": null by default; the server needs an error code.
-            out["default_failure"] = caught(lambda: client.record_failure(intent.id, 1))
+            # The sync client sends "error_code": null by default; the server records it as UNKNOWN.
+            spare = client.create_intent("Failure with default arguments")
+            out["default_failure"] = client.record_failure(spare.id, 1).to_dict()
             failure = client.record_failure(
                 intent.id,
                 1,
@@ -341,10 +342,10 @@ def test_attachments_costs_retries_and_failures_of_the_sync_client(run_client, l
     assert replaced["failure_threshold"] == 4
     assert out["got_replaced"] == replaced
 
-    # Not covered by the README: record_failure's default error_code=None is refused, and nothing is recorded.
+    # README, Deliberate differences: a failure recorded without an error code is recorded as UNKNOWN.
     default_failure = out["default_failure"]
-    assert default_failure["type"] == "OpenIntentError" and default_failure["status_code"] == 422
-    assert [error["loc"] for error in default_failure["response"]["detail"]] == [["body", "error_code"]]
+    assert (default_failure["attempt_number"], default_failure["error_code"]) == (1, "UNKNOWN")
+    assert default_failure["error_message"] is None
     failure = out["failure"]
     assert failure["id"] and failure["intent_id"] == intent_id and failure["agent_id"] == AGENT
     assert (failure["attempt_number"], failure["error_code"]) == (1, "TIMEOUT")

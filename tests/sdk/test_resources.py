@@ -91,10 +91,10 @@ def test_retry_policy_and_failures(oi):
     assert isinstance(failure, IntentFailure) and failure.error_code == "timeout" and failure.agent_id == AGENT
     assert failure.attempt_number == 1 and failure.recoverable
     oi.record_failure(intent.id, error_code="crash", metadata={"exit": 1}, recoverable=False)
+    unnamed = oi.record_failure(intent.id, 3)  # no error code: recorded as UNKNOWN
+    assert unnamed.error_code == "UNKNOWN" and unnamed.attempt_number == 3
     failures = oi.get_failures(intent.id)
-    assert {f.error_code for f in failures} == {"timeout", "crash"}
-    with pytest.raises(ValidationError):
-        oi.record_failure(intent.id, 3)  # no error code
+    assert {f.error_code for f in failures} == {"timeout", "crash", "UNKNOWN"}
 
 
 def test_webhook_subscriptions(oi, other):
