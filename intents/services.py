@@ -612,8 +612,10 @@ def readiness_of_children(intent):
     return ready, blocked
 
 
-def graph_of(intent):
-    """Nodes reachable from ``intent`` through children and dependencies, with parent and dependency edges."""
+def graph_of(intent, visible=list):
+    """Nodes reachable from ``intent`` through children and dependencies, with parent and dependency edges.
+
+    ``visible`` picks, from the nodes reached, those to show; edges and aggregates cover only them."""
     nodes = {}
     frontier = [intent.pk]
     while frontier:
@@ -626,11 +628,13 @@ def graph_of(intent):
             if pk not in nodes and pk not in frontier:
                 frontier.append(pk)
     ordered = sorted(nodes.values(), key=lambda node: (node.pk != intent.pk, node.created_at, str(node.pk)))
+    ordered = visible(ordered)
+    shown = {str(node.pk) for node in ordered}
     edges = []
     for node in ordered:
-        if node.parent_id is not None:
+        if node.parent_id is not None and str(node.parent_id) in shown:
             edges.append({"from": str(node.parent_id), "to": str(node.pk), "type": "parent"})
-        edges.extend({"from": dep, "to": str(node.pk), "type": "dependency"} for dep in node.depends_on)
+        edges.extend({"from": dep, "to": str(node.pk), "type": "dependency"} for dep in node.depends_on if dep in shown)
     by_status = {}
     for node in ordered:
         by_status[node.status] = by_status.get(node.status, 0) + 1

@@ -13,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.access import readable_by
+from governance.access import readable_among, readable_by
 from governance.models import Permission
 from openintent_site.api import body, expected_version, query, validate
 from openintent_site.errors import UNAUTHENTICATED, LenientJSONParser, NotFound, ProtocolError, SchemaError
@@ -217,8 +217,8 @@ class AgentDetailView(APIView):
 class ChildrenView(APIView):
     @extend_schema(responses=envelope("children", IntentSerializer), summary="Immediate children")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response({"children": IntentSerializer(services.children_of(intent), many=True).data})
+        children = readable_among(services.children_of(readable_intent(request, intent_id)), request.user.id)
+        return Response({"children": IntentSerializer(children, many=True).data})
 
     @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
     def post(self, request, intent_id):
@@ -228,12 +228,13 @@ class ChildrenView(APIView):
 
 
 def graph_list_view(name, finder, summary):
-    """A read-only view answering ``{name: [intent, ...]}`` for one relation of the graph."""
+    """A read-only view answering ``{name: [intent, ...]}`` for one relation of the graph, leaving out the intents
+    the caller cannot read."""
 
     class GraphListView(APIView):
         @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
         def get(self, request, intent_id):
-            intents = finder(readable_intent(request, intent_id))
+            intents = readable_among(finder(readable_intent(request, intent_id)), request.user.id)
             return Response({name: IntentSerializer(intents, many=True).data})
 
     GraphListView.__name__ = f"{name.title()}View"
@@ -250,8 +251,8 @@ BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_ch
 class DependenciesView(APIView):
     @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response({"dependencies": IntentSerializer(services.dependencies_of(intent), many=True).data})
+        dependencies = readable_among(services.dependencies_of(readable_intent(request, intent_id)), request.user.id)
+        return Response({"dependencies": IntentSerializer(dependencies, many=True).data})
 
     @extend_schema(
         request=DependencySerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Add a dependency"
@@ -274,7 +275,8 @@ class DependencyDetailView(APIView):
 class GraphView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
     def get(self, request, intent_id):
-        return Response(services.graph_of(readable_intent(request, intent_id)))
+        intent = readable_intent(request, intent_id)
+        return Response(services.graph_of(intent, lambda nodes: readable_among(nodes, request.user.id)))
 
 
 class LeaseListView(APIView):

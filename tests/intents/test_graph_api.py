@@ -512,3 +512,55 @@ def test_no_dependency_can_be_added_to_a_finished_intent(api):
 
     assert response.status_code == 409
     assert fresh(api, intent)["depends_on"] == []
+
+
+# Access control on graph reads -----------------------------------------------------------------------------
+
+
+def close(client, intent):
+    response = client.put(url(intent, "/acl"), {"default_policy": "closed", "entries": []}, format="json")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("relation", ["children", "descendants", "ready", "dependents", "dependencies", "ancestors"])
+def test_graph_reads_leave_out_intents_the_caller_cannot_read(api, other_api, relation):
+    root = new_intent(api, title="root")
+    middle = child_of(api, root, title="middle")
+    visible, hidden = child_of(api, middle, title="visible"), child_of(api, middle, title="hidden")
+    close(api, hidden)
+    if relation in ("dependents", "dependencies"):
+        anchor = new_intent(api, title="anchor")
+        for dependent in (visible, hidden):
+            assert add_dependency(api, dependent, anchor).status_code == 200
+        if relation == "dependencies":
+            close(api, anchor)
+            subject, expected_by_owner, expected = visible, [anchor["id"]], []
+        else:
+            subject, expected_by_owner, expected = anchor, ids([visible, hidden]), [visible["id"]]
+    elif relation == "ancestors":
+        close(api, middle)
+        subject, expected_by_owner, expected = visible, ids([middle, root]), [root["id"]]
+    else:
+        subject = middle if relation != "descendants" else root
+        everything = ids([middle, visible, hidden]) if relation == "descendants" else ids([visible, hidden])
+        subject, expected_by_owner, expected = subject, everything, [i for i in everything if i != hidden["id"]]
+
+    by_owner = api.get(url(subject, f"/{relation}")).json()[relation]
+    by_other = other_api.get(url(subject, f"/{relation}")).json()[relation]
+
+    assert sorted(ids(by_owner)) == sorted(expected_by_owner)
+    assert sorted(ids(by_other)) == sorted(expected)
+
+
+def test_the_graph_shows_only_readable_nodes_and_the_edges_between_them(api, other_api):
+    root = new_intent(api, title="root")
+    shown, hidden = child_of(api, root, title="shown"), child_of(api, root, title="hidden")
+    close(api, hidden)
+
+    owner_graph = api.get(url(root, "/graph")).json()
+    graph = other_api.get(url(root, "/graph")).json()
+
+    assert sorted(node["id"] for node in owner_graph["nodes"]) == sorted(ids([root, shown, hidden]))
+    assert sorted(node["id"] for node in graph["nodes"]) == sorted(ids([root, shown]))
+    assert graph["edges"] == [{"from": root["id"], "to": shown["id"], "type": "parent"}]
+    assert graph["aggregate_status"]["total"] == 2
