@@ -48,8 +48,9 @@ class Intent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="intent_recent"),
-            models.Index(fields=["status", "-created_at"], name="intent_status_recent"),
-            models.Index(fields=["created_by", "-created_at"], name="intent_creator_recent"),
+            # With the id last, each filtered list walks its index in the exact order it returns (no sort).
+            models.Index(fields=["status", "-created_at", "-id"], name="intent_status_order"),
+            models.Index(fields=["created_by", "-created_at", "-id"], name="intent_creator_order"),
             models.Index(fields=["parent", "-created_at"], name="intent_parent_recent"),
         ]
         constraints = [
