@@ -84,8 +84,11 @@ class Subscription:
                 if remaining <= 0:
                     return []
                 self.offered.clear()
+                # asyncio.timeout rather than wait_for: every event wakes every subscriber, and wait_for would
+                # wrap each wait in a task of its own.
                 try:
-                    await asyncio.wait_for(self.offered.wait(), remaining)
+                    async with asyncio.timeout(remaining):
+                        await self.offered.wait()
                 except TimeoutError:
                     return []
                 self.catch_up = self.overflowed

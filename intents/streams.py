@@ -12,6 +12,7 @@ from functools import cached_property
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from governance.access import permission_of
 from governance.models import PERMISSION_RANK, Permission
@@ -46,16 +47,19 @@ ACCESS_EVENT_PREFIXES = ("access_", "acl_", "agent_assigned", "agent_unassigned"
 START = (-1, 0)
 
 
-def settled_horizon():
-    """The smallest transaction id that may still be running, or None where every visible row is settled.
+# The smallest transaction id that may still be running, in the snapshot of the statement that reads it. Rows
+# written by transactions below it are all visible in that snapshot, and no other such row can ever appear. It
+# must come from the snapshot the rows are read in (or an earlier one): a transaction that ended in between would
+# otherwise count as settled while its rows were still hidden from the read.
+HORIZON_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
-    Rows written by transactions below it are all visible now, and no other such row can ever appear. It must be
-    read before the rows it is applied to: a transaction that ends between the two reads would otherwise count
-    as settled while its rows were still hidden from the first read."""
+
+def settled_horizon():
+    """The horizon now, or None where every visible row is settled (SQLite serialises its writers)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        cursor.execute(f"SELECT {HORIZON_SQL}")
         return cursor.fetchone()[0]
 
 
@@ -68,9 +72,12 @@ def settled_after(position, queryset=None, limit=BATCH):
     """Settled events after ``position`` in commit order: (events, position reached, whether more are pending).
 
     "Pending" means committed rows are held back behind a transaction still running, or the batch was full."""
-    horizon = settled_horizon()
-    rows = list(after(queryset if queryset is not None else IntentEvent.objects.all(), position)[:limit])
-    settled = rows if horizon is None else [row for row in rows if row.txid < horizon]
+    queryset = after(queryset if queryset is not None else IntentEvent.objects.all(), position)
+    if connection.vendor == "postgresql":
+        rows = list(queryset.annotate(horizon=RawSQL(HORIZON_SQL, []))[:limit])  # one statement, one snapshot
+        settled = [row for row in rows if row.txid < row.horizon]
+    else:
+        rows = settled = list(queryset[:limit])
     reached = (settled[-1].txid, settled[-1].id) if settled else position
     return [StreamEvent(row) for row in settled], reached, len(settled) < len(rows) or len(rows) == limit
 
