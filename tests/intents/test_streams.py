@@ -1,5 +1,6 @@
 """Live streams (RFC-0006) over SSE and websockets, through real daphne processes."""
 
+import asyncio
 import json
 import os
 import queue
@@ -8,9 +9,13 @@ import time
 
 import httpx
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 
+from governance.services import set_acl
+from intents import services
 from tests.conftest import start_daphne
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
@@ -552,3 +557,52 @@ def test_a_resumed_agent_or_portfolio_stream_replays_what_a_live_one_would_have_
     )
     assert [frame["event"] for frame in frames] == [joined, "NOTE", left, joined, "NOTE"]
     assert notes(frames) == ["while a member", "member again"]
+
+
+# The websocket consumer in-process, through Channels' communicator -----------------------------------------
+
+
+def communicate(scenario):
+    """Run ``scenario(application)`` in an event loop of its own, as daphne would serve the consumer."""
+    from openintent_site.asgi import application
+
+    return asyncio.run(scenario(application))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_consumer_forwards_logged_events_to_a_communicator(keys):
+    intent = services.create_intent("agent-research", title="Communicated")
+
+    async def scenario(application):
+        communicator = WebsocketCommunicator(
+            application, f"/ws/intents/{intent.pk}", headers=[(b"x-api-key", b"agent-research-key")]
+        )
+        connected, _ = await communicator.connect(timeout=WAIT)
+        assert connected
+        await database_sync_to_async(services.log_event)(intent.pk, "note", "agent-research", {"n": "in-process"})
+        message = await communicator.receive_json_from(timeout=WAIT)
+        await communicator.disconnect()
+        return message
+
+    message = communicate(scenario)
+    assert message["event"] == "NOTE"
+    assert message["data"]["payload"] == {"n": "in-process"} and message["data"]["intent_id"] == str(intent.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("headers, code", [([], 4401), ([(b"x-api-key", b"agent-synth-key")], 4403)])
+def test_the_consumer_refuses_with_a_reason_and_a_close_code(keys, headers, code):
+    intent = services.create_intent("agent-research", title="Closed")
+    set_acl(intent.pk, "agent-research", "closed", [])
+
+    async def scenario(application):
+        communicator = WebsocketCommunicator(application, f"/ws/intents/{intent.pk}", headers=headers)
+        connected, _ = await communicator.connect(timeout=WAIT)
+        refusal = await communicator.receive_json_from(timeout=WAIT)
+        closed = await communicator.receive_output(timeout=WAIT)
+        return connected, refusal, closed
+
+    connected, refusal, closed = communicate(scenario)
+    assert connected
+    assert "detail" in refusal["error"]
+    assert closed == {"type": "websocket.close", "code": code}
