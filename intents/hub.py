@@ -138,6 +138,11 @@ class Hub:
 
     async def subscribe(self, topic, last_event_id=None):
         """Register a subscriber; it receives what follows ``last_event_id`` (or, without one, what comes next)."""
+        position = None
+        if last_event_id:
+            position = await database_sync_to_async(streams.position_of)(last_event_id)
+        # From here to the registration nothing waits unless the hub must start: a running hub cannot stop (its
+        # last subscriber leaving) between the check and the registration.
         if self.starting is None:
             self.starting = asyncio.ensure_future(self.start())
         try:
@@ -145,9 +150,6 @@ class Hub:
         except Exception:
             self.starting = None
             raise
-        position = None
-        if last_event_id:
-            position = await database_sync_to_async(streams.position_of)(last_event_id)
         subscription = Subscription(self, topic, position or self.position, catch_up=position is not None)
         if topic.kind == "intent":
             self.by_intent[topic.key].add(subscription)
