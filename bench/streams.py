@@ -15,6 +15,7 @@ Results go to stdout and bench/results/streams.md.
 
 import argparse
 import asyncio
+import base64
 import os
 import statistics
 import sys
@@ -25,7 +26,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from websockets.asyncio.client import connect as websocket_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import KEY, ROOT, choose_database, environment, manage, start_servers  # noqa: E402
@@ -67,12 +67,22 @@ def sequence_of(frame):
     return int(frame[start:end])
 
 
-class Subscriber:
+class Subscriber(asyncio.Protocol):
+    """One SSE or websocket connection, read with a bare asyncio protocol.
+
+    The subscribers share one process and the machine's two cores with the servers; a client library would spend
+    more time per frame than the server does, and the last of 200 connections would then mostly measure the
+    client. This one only finds frames and their sequence numbers."""
+
     def __init__(self, url, intent_id, transport):
         self.url, self.intent_id, self.transport = url, intent_id, transport
         self.received = {}
         self.duplicates = 0
         self.ready = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.buffer = b""
+        self.connection = None
+        self.upgraded = False
 
     def record(self, frame):
         seq = sequence_of(frame)
@@ -84,44 +94,72 @@ class Subscriber:
             self.received[seq] = time.time()
 
     async def run(self):
-        if self.transport == "websocket":
-            await self.run_websocket()
-        else:
-            await self.run_sse()
-
-    async def run_sse(self):
         parts = urlsplit(self.url)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=1 << 20)
-        request = (
-            f"GET /api/v1/intents/{self.intent_id}/subscribe HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            f"X-API-Key: {KEY}\r\nAccept: text/event-stream\r\n\r\n"
-        )
-        writer.write(request.encode())
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        if b" 200 " not in head.split(b"\r\n", 1)[0]:
-            raise RuntimeError(head.decode())
-        self.ready.set()
-        chunked = b"chunked" in head.lower()
+        loop = asyncio.get_running_loop()
+        self.connection, _ = await loop.create_connection(lambda: self, parts.hostname, parts.port)
+        if self.transport == "websocket":
+            key = base64.b64encode(os.urandom(16)).decode()
+            request = (
+                f"GET /ws/intents/{self.intent_id} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"X-API-Key: {KEY}\r\n\r\n"
+            )
+        else:
+            request = (
+                f"GET /api/v1/intents/{self.intent_id}/subscribe HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                f"X-API-Key: {KEY}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+        self.connection.write(request.encode())
         try:
-            while True:
-                if chunked:
-                    size = int((await reader.readline()).strip(), 16)
-                    chunk = await reader.readexactly(size + 2)
-                else:
-                    chunk = await reader.read(65536)
-                for frame in chunk.split(b"\n\n"):
-                    if frame.startswith(b"id:"):
-                        self.record(frame)
+            await self.closed.wait()
         finally:
-            writer.close()
+            self.connection.close()
 
-    async def run_websocket(self):
-        url = "ws" + self.url.removeprefix("http") + f"/ws/intents/{self.intent_id}"
-        async with websocket_connect(url, additional_headers={"X-API-Key": KEY}, max_queue=None) as socket:
+    def data_received(self, data):
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = self.buffer[: self.buffer.find(b"\r\n")]
+            if b" 101 " not in status and b" 200 " not in status:
+                raise RuntimeError(status.decode())
+            self.buffer, self.upgraded = self.buffer[end + 4 :], True
             self.ready.set()
-            async for message in socket:
-                self.record(message.encode() if isinstance(message, str) else message)
+        if self.transport == "websocket":
+            self.read_websocket_frames()
+        else:
+            self.read_sse_frames()
+
+    def read_sse_frames(self):
+        # Each chunk of the response holds whole frames, so chunk-size lines only stand between them.
+        start = 0
+        while (begin := self.buffer.find(b"id: ", start)) >= 0 and (end := self.buffer.find(b"\n\n", begin)) >= 0:
+            self.record(self.buffer[begin:end])
+            start = end + 2
+        self.buffer = self.buffer[start:]
+
+    def read_websocket_frames(self):
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            opcode, length, offset = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+            if length == 126:
+                length, offset = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                length, offset = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < offset + length:
+                break
+            payload, buffer = buffer[offset : offset + length], buffer[offset + length :]
+            if opcode == 1:
+                self.record(payload)
+            elif opcode == 9:  # ping: a pong with the same payload, masked (with a zero key) as clients must
+                self.connection.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 8:
+                self.closed.set()
+        self.buffer = buffer
+
+    def connection_lost(self, exc):
+        self.closed.set()
 
 
 async def write(url, intent_id, rate, seconds):
