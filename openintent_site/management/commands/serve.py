@@ -1,3 +1,4 @@
+import signal
 import subprocess
 import sys
 
@@ -13,6 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Serve only; run Celery elsewhere.")
 
     def handle(self, *args, host, port, no_worker, **options):
+        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that daphne and the worker stop
+        # with this command instead of living on without it.
+        signal.signal(signal.SIGTERM, interrupt)
         worker = None
         if not no_worker:
             worker = subprocess.Popen(
@@ -33,3 +37,7 @@ class Command(BaseCommand):
                     worker.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
