@@ -8,6 +8,7 @@ client passes ``?last_event_id=`` to receive what it missed. A refused connectio
 
 import asyncio
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -18,16 +19,20 @@ from openintent_site.errors import UNAUTHENTICATED, ProtocolError
 
 from .hub import StreamClosed, open_subscription
 
+logger = logging.getLogger(__name__)
+
 
 class StreamConsumer(AsyncWebsocketConsumer):
     kind = None
 
     async def connect(self):
-        query = {name: values[-1] for name, values in parse_qs(self.scope["query_string"].decode()).items()}
-        headers = {name.decode().lower(): value.decode() for name, value in self.scope["headers"]}
+        # Latin-1 decodes any bytes: a malformed query or header is then simply a wrong key or id.
+        query_string = self.scope["query_string"].decode("latin-1")
+        query = {name: values[-1] for name, values in parse_qs(query_string).items()}
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self.scope["headers"]}
         raw_key = headers.get("x-api-key") or query.get("api_key", "")
         key = self.scope["url_route"]["kwargs"]["key"]
-        self.subscription = None
+        self.subscription = self.pump = None
         try:
             self.subscription = await open_subscription(raw_key, self.kind, key, query.get("last_event_id"))
         except AuthenticationFailed:
@@ -53,10 +58,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=event.websocket)
         except StreamClosed as closed:
             await self.refuse(4403, {"detail": str(closed)})
+        except Exception:
+            # Close rather than fall silent: the client reconnects with its last id and misses nothing.
+            logger.exception("websocket stream failed")
+            await self.close(1011)
 
     async def disconnect(self, code):
-        if self.subscription is not None:
+        if self.pump is not None:
             self.pump.cancel()
+        if self.subscription is not None:
             self.subscription.close()
 
     async def receive(self, text_data=None, bytes_data=None):

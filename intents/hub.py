@@ -41,6 +41,12 @@ def cross_process_layer():
     return None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
 
 
+def read_log(function):
+    """``function`` run on a worker thread with a connection of its own for the call: subscribers' reads must not
+    queue behind one another on a single shared thread."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
 class StreamClosed(Exception):
     """The subscriber may no longer read what it follows."""
 
@@ -57,6 +63,8 @@ class Subscription:
         self.offered = asyncio.Event()
         self.overflowed = False
         self.written_before = set()
+        self.access_ended = False
+        self.closed = False
 
     def offer(self, event):
         if len(self.queue) >= MAX_QUEUED:
@@ -68,6 +76,8 @@ class Subscription:
 
     async def next_events(self, timeout):
         """The next events for this subscriber, or [] when ``timeout`` seconds pass without any."""
+        if self.access_ended:
+            raise StreamClosed("Read access to this intent has ended")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -75,7 +85,7 @@ class Subscription:
                 # Everything up to the hub's position has been offered already; the log has it all.
                 until, self.catch_up, self.overflowed = self.hub.position, False, False
                 self.queue.clear()
-                candidates = await database_sync_to_async(streams.replay)(self.topic, self.position, until)
+                candidates = await read_log(streams.replay)(self.topic, self.position, until)
             elif self.queue:
                 candidates = list(self.queue)
                 self.queue.clear()
@@ -103,23 +113,41 @@ class Subscription:
             if event.position <= self.position:
                 continue
             self.position = event.position
+            # Access and membership follow every event, even one the subscriber is not given.
+            self.topic.forget_access(event)
+            followed = self.topic.follow(event)
             if event.id in self.written_before:
                 self.written_before.discard(event.id)
                 continue
-            self.topic.forget_access(event)
-            if not self.topic.follow(event):
+            if not followed:
                 continue
             readable = self.topic.known_readable(event.intent_id)
             if readable is None:
-                readable = await database_sync_to_async(self.topic.may_read)(event.intent_id)
+                readable = await read_log(self.topic.may_read)(event.intent_id)
             if readable:
                 admitted.append(event)
             elif self.topic.kind == "intent":
-                raise StreamClosed("Read access to this intent has ended")
+                # What was readable before the loss still goes out; the stream ends at the next call.
+                self.access_ended = True
+                if not admitted:
+                    raise StreamClosed("Read access to this intent has ended")
+                break
         return admitted
 
     def close(self):
-        self.hub.leave(self)
+        """Leave the hub, once, from any thread (a response dropped unread is collected wherever)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            in_hub_loop = asyncio.get_running_loop() is self.hub.loop
+        except RuntimeError:
+            in_hub_loop = False
+        if in_hub_loop:
+            self.hub.leave(self)
+        else:
+            with contextlib.suppress(RuntimeError):  # the hub's loop has closed: nothing left to leave
+                self.hub.loop.call_soon_threadsafe(self.hub.leave, self)
 
 
 class Hub:
@@ -140,13 +168,18 @@ class Hub:
         """Register a subscriber; it receives what follows ``last_event_id`` (or, without one, what comes next)."""
         position = None
         if last_event_id:
-            position = await database_sync_to_async(streams.position_of)(last_event_id)
+            position = await read_log(streams.position_of)(last_event_id)
         # From here to the registration nothing waits unless the hub must start: a running hub cannot stop (its
         # last subscriber leaving) between the check and the registration.
         if self.starting is None:
             self.starting = asyncio.ensure_future(self.start())
+        starting = self.starting
         try:
-            await asyncio.shield(self.starting)
+            await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # The subscriber went away while the hub started: the hub must not run on for nobody.
+            starting.add_done_callback(lambda _: self.subscriptions or self.stop())
+            raise
         except Exception:
             self.starting = None
             raise
@@ -158,12 +191,15 @@ class Hub:
         if position is None:
             # The hub's position trails what is committed (a write not yet read, or one settled only once an older
             # transaction ends): what is already there when the subscriber comes is not "what comes next".
-            subscription.written_before = await database_sync_to_async(streams.committed_after)(
-                topic, subscription.position
-            )
+            try:
+                subscription.written_before = await read_log(streams.committed_after)(topic, subscription.position)
+            except BaseException:
+                self.leave(subscription)
+                raise
         return subscription
 
     def leave(self, subscription):
+        subscription.closed = True
         key = subscription.topic.key
         if subscription.topic.kind == "intent":
             group = self.by_intent.get(key, set())
@@ -176,7 +212,7 @@ class Hub:
             self.stop()
 
     async def start(self):
-        self.position = await database_sync_to_async(streams.head, thread_sensitive=False)()
+        self.position = await read_log(streams.head)()
         # A fresh context: the hub outlives the request whose subscriber started it.
         context = contextvars.Context()
         self.tasks = [self.loop.create_task(self.follow_log(), context=context)]
@@ -197,7 +233,7 @@ class Hub:
             subscription.offer(event)
 
     async def follow_log(self):
-        read = database_sync_to_async(streams.settled_after, thread_sensitive=False)
+        read = read_log(streams.settled_after)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), settings.OPENINTENT_STREAM_POLL_SECONDS)
@@ -247,10 +283,10 @@ class Hub:
 
 async def open_subscription(raw_key, kind, key, last_event_id=None):
     """Authenticate the caller and subscribe it to a topic. Raises AuthenticationFailed or a ProtocolError."""
-    principal = await database_sync_to_async(principal_for_key)((raw_key or "").strip())
+    principal = await read_log(principal_for_key)((raw_key or "").strip())
     if principal is None:
         raise AuthenticationFailed()
-    topic = await database_sync_to_async(streams.open_topic)(kind, key, principal.id)
+    topic = await read_log(streams.open_topic)(kind, key, principal.id)
     return await hub().subscribe(topic, last_event_id)
 
 

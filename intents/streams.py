@@ -242,6 +242,8 @@ def open_topic(kind, key, principal_id):
         topic.readable[topic.key] = True
     elif kind == "portfolio":
         topic = Topic(kind, str(get_portfolio(key, principal_id).pk), principal_id)
+    elif "\x00" in key:  # no agent id holds one, and PostgreSQL text cannot
+        raise NotFound("Agent not found")
     else:
         topic = Topic(kind, key, principal_id)
     topic.load_related()

@@ -1,5 +1,6 @@
 import base64
 import binascii
+import weakref
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -571,7 +572,10 @@ def event_stream_view(kind):
             return JsonResponse({"detail": UNAUTHENTICATED}, status=401)
         except ProtocolError as error:
             return JsonResponse(error.body(), status=error.status_code)
-        response = StreamingHttpResponse(sse_frames(subscription), content_type="text/event-stream; charset=utf-8")
+        frames = sse_frames(subscription)
+        # A client that leaves before the stream starts leaves a response that is never read: leave with it.
+        weakref.finalize(frames, subscription.close)
+        response = StreamingHttpResponse(frames, content_type="text/event-stream; charset=utf-8")
         for header, value in SSE_HEADERS.items():
             response[header] = value
         return response

@@ -156,6 +156,7 @@ def test_intent_stream_carries_each_write_as_json_with_its_log_id(live_server_ur
         ("/intents/{intent}/subscribe", {"X-API-Key": "wrong"}, 401),
         ("/intents/00000000-0000-4000-8000-000000000000/subscribe", RESEARCH, 404),
         ("/intents/not-a-uuid/subscribe", RESEARCH, 404),
+        ("/agents/a%00b/subscribe", RESEARCH, 404),
         ("/subscribe/portfolios/00000000-0000-4000-8000-000000000000", RESEARCH, 404),
         ("/portfolios/{portfolio}/subscribe", SYNTH, 404),
         ("/intents/{closed}/subscribe", SYNTH, 403),
@@ -414,6 +415,7 @@ def test_websocket_takes_the_key_as_a_query_parameter_and_resumes(live_server_ur
         ("/ws/intents/{intent}?api_key=wrong", {}, 4401),
         ("/ws/intents/00000000-0000-4000-8000-000000000000", RESEARCH, 4404),
         ("/ws/portfolios/00000000-0000-4000-8000-000000000000", RESEARCH, 4404),
+        ("/ws/agents/a%00b", RESEARCH, 4404),
         ("/ws/intents/{closed}", SYNTH, 4403),
     ],
 )
