@@ -65,6 +65,7 @@ class Subscription:
         self.written_before = set()
         self.access_ended = False
         self.closed = False
+        self.replay_until = None
 
     def offer(self, event):
         if len(self.queue) >= MAX_QUEUED:
@@ -82,10 +83,15 @@ class Subscription:
         deadline = loop.time() + timeout
         while True:
             if self.catch_up:
-                # Everything up to the hub's position has been offered already; the log has it all.
-                until, self.catch_up, self.overflowed = self.hub.position, False, False
-                self.queue.clear()
-                candidates = await read_log(streams.replay)(self.topic, self.position, until)
+                # Everything up to the hub's position has been offered already; the log has it all. It is read a
+                # batch at a time, so a long absence costs no more memory than a short one.
+                first = self.replay_until is None
+                if first:
+                    self.replay_until, self.overflowed = self.hub.position, False
+                    self.queue.clear()
+                candidates, done = await read_log(streams.replay)(self.topic, self.position, self.replay_until, first)
+                if done:
+                    self.catch_up, self.replay_until = False, None
             elif self.queue:
                 candidates = list(self.queue)
                 self.queue.clear()

@@ -165,6 +165,7 @@ class Topic:
     principal_id: str
     intent_ids: set = field(default_factory=set)
     readable: dict = field(default_factory=dict)
+    changed_since: set = field(default_factory=set)
 
     def load_related(self):
         if self.kind == "agent":
@@ -257,14 +258,11 @@ def committed_after(topic, position, limit=10 * BATCH):
     return set(after(topic.log(), position).values_list("id", flat=True)[:limit])
 
 
-def replay(topic, position, until):
-    """The topic's settled events after ``position`` up to ``until``, in commit order, a batch at a time."""
-    changed_since = topic.rewind(position)
-    events = []
-    while True:
-        batch, reached, _ = settled_after(position, topic.log(also=changed_since))
-        batch = [event for event in batch if event.position <= until]
-        events.extend(batch)
-        if not batch or reached >= until or len(batch) < BATCH:
-            return events
-        position = reached
+def replay(topic, position, until, first):
+    """One batch of the topic's settled events after ``position`` up to ``until``, in commit order, and whether
+    it is the last. ``first`` starts a replay: the topic is set back to the intents it spanned at ``position``."""
+    if first:
+        topic.changed_since = topic.rewind(position)
+    batch, reached, _ = settled_after(position, topic.log(also=topic.changed_since))
+    within = [event for event in batch if event.position <= until]
+    return within, len(within) < len(batch) or len(batch) < BATCH or reached >= until

@@ -12,11 +12,13 @@ import httpx
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 
 from governance.services import set_acl
 from intents import services
+from intents import streams as streams_module
 from tests.conftest import start_daphne
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
@@ -621,3 +623,17 @@ def test_the_consumer_refuses_with_a_reason_and_a_close_code(keys, headers, code
     assert connected
     assert "detail" in refusal["error"]
     assert closed == {"type": "websocket.close", "code": code}
+
+
+def test_a_replay_longer_than_a_batch_arrives_whole_and_in_order(live_server_url, streams):
+    base = live_server_url
+    intent = new_intent(base)
+    created = api(base, "GET", f"/intents/{intent['id']}/events")[0]
+    with transaction.atomic():
+        for number in range(3 * streams_module.BATCH + 7):
+            services.append_event(intent["id"], "note", "agent-research", {"n": number})
+    note(base, intent["id"], "after the backlog")
+
+    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe", last_event_id=created["id"])
+    frames = reader.take(3 * streams_module.BATCH + 8)
+    assert notes(frames) == [*range(3 * streams_module.BATCH + 7), "after the backlog"]
