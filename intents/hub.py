@@ -279,8 +279,11 @@ class Hub:
                             break
                         self.wake.set()
             except asyncio.CancelledError:
+                # Leave the group if the layer answers soon; a stopping hub must not wait on an unreachable Redis
+                # (membership lapses after group_expiry anyway).
                 if channel is not None:
-                    await asyncio.shield(layer.group_discard(GROUP, channel))
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(layer.group_discard(GROUP, channel), 1)
                 raise
             except Exception:
                 logger.exception("listening for events of other processes failed; retrying")

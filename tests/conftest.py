@@ -262,3 +262,10 @@ def wait_for(predicate, timeout=60):
             return result
         time.sleep(0.2)
     return None
+
+
+@pytest.fixture
+def in_memory_channel_layer(settings):
+    """For tests that run stream hubs in the test process itself: no other process is involved, and each test's
+    event loop is new, so the in-memory layer rather than connections to Redis made on loops that then close."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

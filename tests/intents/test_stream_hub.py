@@ -16,6 +16,8 @@ from intents.hub import StreamClosed, open_subscription
 
 WAIT = 10
 
+pytestmark = pytest.mark.usefixtures("in_memory_channel_layer")
+
 
 def run(scenario):
     """Run ``scenario()`` in an event loop of its own; close what its worker threads left open afterwards."""
