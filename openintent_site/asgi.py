@@ -9,6 +9,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from intents.routing import websocket_urlpatterns  # noqa: E402
+from openintent_site.startup import prepare_server_process  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -16,3 +17,5 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+prepare_server_process()

@@ -10,3 +10,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openintent_site.settings")
 application = get_wsgi_application()
+
+from openintent_site.startup import prepare_server_process  # noqa: E402
+
+prepare_server_process()
