@@ -32,8 +32,6 @@ WAKE = {"type": "events.committed"}
 # A subscriber this far behind is served from the log instead of from memory until it has caught up.
 MAX_QUEUED = 1000
 HELD_BACK_RETRY_SECONDS = 0.005
-# Below the channel layer's group_expiry (settings.CHANNEL_LAYERS).
-GROUP_RENEW_SECONDS = 60
 
 
 def cross_process_layer():
@@ -267,20 +265,13 @@ class Hub:
             channel = None
             try:
                 channel = await layer.new_channel()
+                await layer.group_add(GROUP, channel)
                 while True:
-                    # Membership lapses after the layer's group_expiry, so that channels of processes that died
-                    # without leaving stop receiving messages; a living hub renews its own.
-                    await layer.group_add(GROUP, channel)
-                    renew_at = self.loop.time() + GROUP_RENEW_SECONDS
-                    while (remaining := renew_at - self.loop.time()) > 0:
-                        try:
-                            await asyncio.wait_for(layer.receive(channel), remaining)
-                        except TimeoutError:
-                            break
-                        self.wake.set()
+                    await layer.receive(channel)
+                    self.wake.set()
             except asyncio.CancelledError:
                 # Leave the group if the layer answers soon; a stopping hub must not wait on an unreachable Redis
-                # (membership lapses after group_expiry anyway).
+                # (the subscription ends with the connection anyway).
                 if channel is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(layer.group_discard(GROUP, channel), 1)
