@@ -43,6 +43,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         # Accepted only once subscribed: a client that writes as soon as the handshake completes sees its write.
         await self.accept()
+        self.subscription.push = self.push
         self.pump = asyncio.ensure_future(self.forward())
 
     async def refuse(self, code, body, accept=False):
@@ -62,6 +63,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
             # Close rather than fall silent: the client reconnects with its last id and misses nothing.
             logger.exception("websocket stream failed")
             await self.close(1011)
+
+    async def push(self, events):
+        """The hub's way in: events it delivers itself while ``forward`` idles."""
+        for event in events:
+            await self.send(text_data=event.websocket)
 
     async def disconnect(self, code):
         if self.pump is not None:

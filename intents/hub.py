@@ -50,7 +50,11 @@ class StreamClosed(Exception):
 
 
 class Subscription:
-    """One subscriber's place in the log: what it has been given, and what the hub has offered it since."""
+    """One subscriber's place in the log: what it has been given, and what the hub has offered it since.
+
+    The hub pushes new events straight to the subscriber's transport (``push``) while its task idles and nothing
+    calls for the database; the task itself delivers replays, events whose access must be read, and keepalives.
+    Only one of the two holds the subscriber's events at a time, so they go out in log order."""
 
     def __init__(self, hub, topic, position, catch_up):
         self.hub = hub
@@ -64,6 +68,9 @@ class Subscription:
         self.access_ended = False
         self.closed = False
         self.replay_until = None
+        self.push = None
+        self.idle = False
+        self.push_failure = None
 
     def offer(self, event):
         if len(self.queue) >= MAX_QUEUED:
@@ -71,12 +78,40 @@ class Subscription:
             self.queue.clear()
         elif not self.overflowed:
             self.queue.append(event)
-        self.offered.set()
+
+    async def hand_over(self):
+        """Deliver what the hub has offered: pushed when the subscriber takes pushes, its task idles and the cached
+        access answers decide every event; otherwise by waking the task, from the first event they do not."""
+        if self.closed:
+            return
+        if self.push is None or not self.idle or self.catch_up or self.overflowed or not self.queue:
+            self.offered.set()
+            return
+        candidates = list(self.queue)
+        self.queue.clear()
+        admitted = []
+        try:
+            undecided = self.admit_known(candidates, admitted)
+        except StreamClosed:
+            self.offered.set()  # the task ends the stream
+            return
+        if admitted:
+            try:
+                await self.push(admitted)
+            except Exception as error:
+                # Admitted but perhaps not sent: the stream must end, so that the client resumes from what it has.
+                logger.exception("pushing events to a live stream failed")
+                self.push_failure = error
+                self.offered.set()
+                return
+        if undecided is not None:
+            self.queue.extendleft(reversed(candidates[undecided:]))
+        if undecided is not None or self.access_ended:
+            self.offered.set()
 
     async def next_events(self, timeout):
         """The next events for this subscriber, or [] when ``timeout`` seconds pass without any."""
-        if self.access_ended:
-            raise StreamClosed("Read access to this intent has ended")
+        self.raise_if_ended()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -100,22 +135,43 @@ class Subscription:
                 self.offered.clear()
                 # asyncio.timeout rather than wait_for: every event wakes every subscriber, and wait_for would
                 # wrap each wait in a task of its own.
+                self.idle = True
                 try:
                     async with asyncio.timeout(remaining):
                         await self.offered.wait()
                 except TimeoutError:
                     return []
+                finally:
+                    self.idle = False
+                self.raise_if_ended()
                 self.catch_up = self.overflowed
                 continue
             events = await self.admit(candidates)
             if events:
                 return events
 
+    def raise_if_ended(self):
+        if self.push_failure is not None:
+            raise self.push_failure
+        if self.access_ended:
+            raise StreamClosed("Read access to this intent has ended")
+
     async def admit(self, candidates):
-        admitted = []
-        for event in candidates:
+        admitted, answer = [], None
+        while (undecided := self.admit_known(candidates, admitted, answer)) is not None:
+            candidates = candidates[undecided:]
+            answer = await read_log(self.topic.may_read)(candidates[0].intent_id)
+        return admitted
+
+    def admit_known(self, candidates, admitted, answer=None):
+        """Admit ``candidates`` in order into ``admitted`` while the topic's cached access answers decide them.
+
+        Returns the index of the first event that only the database can decide, with this subscriber left just
+        before it, or None when all are done (or access has ended). ``answer`` decides ``candidates[0]``."""
+        for index, event in enumerate(candidates):
             if event.position <= self.position:
                 continue
+            before = self.position
             self.position = event.position
             # Access and membership follow every event, even one the subscriber is not given.
             self.topic.forget_access(event)
@@ -125,9 +181,14 @@ class Subscription:
                 continue
             if not followed:
                 continue
+            if index == 0 and answer is not None:
+                self.topic.remember_readable(event.intent_id, answer)
             readable = self.topic.known_readable(event.intent_id)
             if readable is None:
-                readable = await read_log(self.topic.may_read)(event.intent_id)
+                # Taking the event again from ``before`` repeats only what repeats harmlessly: forgetting access,
+                # and joining or leaving the same intent.
+                self.position = before
+                return index
             if readable:
                 admitted.append(event)
             elif self.topic.kind == "intent":
@@ -135,8 +196,8 @@ class Subscription:
                 self.access_ended = True
                 if not admitted:
                     raise StreamClosed("Read access to this intent has ended")
-                break
-        return admitted
+                return None
+        return None
 
     def close(self):
         """Leave the hub, once, from any thread (a response dropped unread is collected wherever)."""
@@ -230,11 +291,17 @@ class Hub:
         self.tasks = []
         self.starting = None
 
-    def dispatch(self, event):
-        for subscription in self.by_intent.get(event.intent_id, ()):
-            subscription.offer(event)
-        for subscription in self.spanning:
-            subscription.offer(event)
+    def dispatch(self, events):
+        """Offer each event to the subscribers whose topic may want it; returns those offered any, in order."""
+        offered = {}
+        for event in events:
+            for subscription in self.by_intent.get(event.intent_id, ()):
+                subscription.offer(event)
+                offered[subscription] = None
+            for subscription in self.spanning:
+                subscription.offer(event)
+                offered[subscription] = None
+        return offered
 
     async def follow_log(self):
         read = read_log(streams.settled_after)
@@ -246,9 +313,10 @@ class Hub:
                 pending, delay = True, HELD_BACK_RETRY_SECONDS
                 while pending:
                     events, reached, pending = await read(self.position)
-                    for event in events:
-                        self.dispatch(event)
+                    offered = self.dispatch(events)
                     self.position = reached
+                    for subscription in offered:
+                        await subscription.hand_over()
                     if pending and not events:
                         # Committed rows wait behind an older transaction that is still running: look again soon,
                         # then less and less often should that transaction take long.

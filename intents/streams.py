@@ -231,8 +231,11 @@ class Topic:
         else:
             held = permission_of(intent, self.principal_id)
             allowed = PERMISSION_RANK[held] >= PERMISSION_RANK[Permission.READ]
-        self.readable[intent_id] = allowed
+        self.remember_readable(intent_id, allowed)
         return allowed
+
+    def remember_readable(self, intent_id, allowed):
+        self.readable[intent_id] = allowed
 
 
 def open_topic(kind, key, principal_id):

@@ -2,6 +2,7 @@ import base64
 import binascii
 import weakref
 from datetime import UTC, datetime
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Q
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from governance.access import readable_among, readable_by
 from governance.models import Permission
 from openintent_site.api import body, expected_version, query, validate
+from openintent_site.asgi_send import ASGI_SEND
 from openintent_site.errors import UNAUTHENTICATED, LenientJSONParser, NotFound, ProtocolError, SchemaError
 
 from . import attachments, costs, retries, services, subscriptions
@@ -572,7 +574,7 @@ def event_stream_view(kind):
             return JsonResponse({"detail": UNAUTHENTICATED}, status=401)
         except ProtocolError as error:
             return JsonResponse(error.body(), status=error.status_code)
-        frames = sse_frames(subscription)
+        frames = sse_frames(subscription, request.scope.get(ASGI_SEND) if hasattr(request, "scope") else None)
         # A client that leaves before the stream starts leaves a response that is never read: leave with it.
         weakref.finalize(frames, subscription.close)
         response = StreamingHttpResponse(frames, content_type="text/event-stream; charset=utf-8")
@@ -584,9 +586,13 @@ def event_stream_view(kind):
     return subscribe
 
 
-async def sse_frames(subscription):
+async def sse_frames(subscription, send=None):
     # The retry hint and a first comment go out at once, so that clients and proxies see the stream open.
     yield b"retry: 3000\n: connected\n\n"
+    if send is not None:
+        # Django has sent the head and that first chunk, and sends nothing more until this generator yields
+        # again: from here the hub may write frames to the server itself, as the events are read.
+        subscription.push = partial(push_sse_frames, send)
     try:
         while True:
             events = await subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS)
@@ -595,3 +601,7 @@ async def sse_frames(subscription):
         return
     finally:
         subscription.close()
+
+
+async def push_sse_frames(send, events):
+    await send({"type": "http.response.body", "body": b"".join(event.sse for event in events), "more_body": True})

@@ -9,11 +9,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from intents.routing import websocket_urlpatterns  # noqa: E402
+from openintent_site.asgi_send import ExposeSend  # noqa: E402
 from openintent_site.startup import prepare_server_process  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

@@ -72,8 +72,9 @@ def test_access_revoked_while_subscribing_is_not_skipped_with_the_events_before_
         subscription = await open_subscription("agent-synth-key", "intent", str(intent.pk))
         await in_thread(note, intent, "secret")
         with pytest.raises(StreamClosed):
-            while True:
-                assert not await subscription.next_events(WAIT), "an event reached a revoked subscriber"
+            async with asyncio.timeout(WAIT):  # a stream that never ends fails the test rather than hang it
+                while True:
+                    assert not await subscription.next_events(1), "an event reached a revoked subscriber"
 
     run(scenario)
 
@@ -92,8 +93,9 @@ def test_an_assignment_while_subscribing_still_joins_the_agent_stream(transactio
         subscription = await open_subscription("agent-synth-key", "agent", "agent-synth")
         await in_thread(note, intent, "for synth")
         events = []
-        while not events:
-            events = await subscription.next_events(WAIT)
+        async with asyncio.timeout(WAIT):
+            while not events:
+                events = await subscription.next_events(1)
         subscription.close()
         return events
 
@@ -114,8 +116,9 @@ def test_events_before_a_loss_of_access_in_the_same_batch_are_still_delivered(sh
         await in_thread(note_then_revoke)
         delivered = []
         with pytest.raises(StreamClosed):
-            while True:
-                delivered += await subscription.next_events(WAIT)
+            async with asyncio.timeout(WAIT):
+                while True:
+                    delivered += await subscription.next_events(1)
         return delivered
 
     delivered = run(scenario)
@@ -180,3 +183,146 @@ def test_a_websocket_whose_stream_fails_is_closed_so_the_client_reconnects(trans
         return await communicator.receive_output(timeout=WAIT)
 
     assert run(scenario) == {"type": "websocket.close", "code": 1011}
+
+
+# Events pushed by the hub while the subscriber's task idles ----------------------------------------------------
+
+
+class Transport:
+    """A subscriber's transport as the SSE view and the websocket consumer are: a task of its own forwards what
+    ``next_events`` returns, the hub pushes the rest, and each event is recorded with the way it came."""
+
+    def __init__(self, subscription, push=None):
+        self.subscription = subscription
+        self.delivered = []
+        self.ended = None
+        self.arrived = asyncio.Event()
+        subscription.push = push or self.take_pushed
+        self.task = asyncio.ensure_future(self.forward())
+
+    def record(self, via, events):
+        self.delivered += [(via, event.payload.get("n")) for event in events]
+        self.arrived.set()
+
+    async def take_pushed(self, events):
+        self.record("pushed", events)
+
+    async def forward(self):
+        try:
+            while True:
+                self.record("task", await self.subscription.next_events(WAIT))
+        except Exception as error:
+            self.ended = error
+            self.arrived.set()
+
+    async def idle(self):
+        """Once the task waits for the hub: what the hub reads next it may push."""
+        async with asyncio.timeout(WAIT):
+            while not self.subscription.idle:
+                await asyncio.sleep(0.001)
+
+    async def until(self, count):
+        async with asyncio.timeout(WAIT):
+            while len(self.delivered) < count and self.ended is None:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.delivered
+
+    def close(self):
+        self.task.cancel()
+        self.subscription.close()
+
+
+def test_the_hub_pushes_what_it_can_decide_and_the_task_delivers_the_rest_in_log_order(transactional_db, keys):
+    known = services.create_intent("agent-research", title="Known")
+    joining = services.create_intent("agent-research", title="Joining")
+    services.assign_agent(known.pk, "agent-synth", "worker", "agent-research")
+
+    def batch():
+        # One transaction, so one read of the log: readable, then an intent whose access only the database
+        # knows, then readable again.
+        with transaction.atomic():
+            note(known, "1")
+            services.assign_agent(joining.pk, "agent-synth", "worker", "agent-research")
+            note(joining, "2")
+            note(known, "3")
+
+    async def scenario():
+        transport = Transport(await open_subscription("agent-synth-key", "agent", "agent-synth"))
+        for write, count in [(lambda: note(known, "0"), 1), (lambda: note(known, "pushed"), 2), (batch, 6)]:
+            await transport.idle()
+            await in_thread(write)
+            await transport.until(count)
+        transport.close()
+        return transport.delivered
+
+    # The first event of an intent and the assignment (no "n" in its payload) that brings another in are
+    # decided by reads, so the task delivers them, and what follows them in the same read.
+    assert run(scenario) == [
+        ("task", "0"),
+        ("pushed", "pushed"),
+        ("pushed", "1"),
+        ("task", None),
+        ("task", "2"),
+        ("task", "3"),
+    ]
+
+
+def test_a_subscriber_whose_task_is_busy_gets_its_events_from_the_task(shared_intent):
+    intent, _ = shared_intent
+
+    async def scenario():
+        subscription = await open_subscription("agent-synth-key", "intent", str(intent.pk))
+        pushed = []
+
+        async def push(events):
+            pushed.extend(events)
+
+        subscription.push = push
+        await in_thread(note, intent, "while nobody waits")
+        await asyncio.sleep(0.2)  # the hub reads and offers it meanwhile
+        events = await subscription.next_events(WAIT)
+        subscription.close()
+        return pushed, [event.payload["n"] for event in events]
+
+    assert run(scenario) == ([], ["while nobody waits"])
+
+
+def test_a_loss_of_access_ends_a_pushed_stream_after_what_was_still_readable(shared_intent):
+    intent, entry = shared_intent
+
+    def note_then_revoke():
+        with transaction.atomic():
+            note(intent, "still readable")
+            revoke_entry(intent.pk, entry.pk, "agent-research")
+
+    async def scenario():
+        transport = Transport(await open_subscription("agent-synth-key", "intent", str(intent.pk)))
+        await transport.idle()
+        await in_thread(note_then_revoke)
+        await transport.until(2)  # ends first
+        transport.close()
+        return transport.delivered, transport.ended
+
+    delivered, ended = run(scenario)
+    assert delivered == [("pushed", "still readable")]
+    assert isinstance(ended, StreamClosed)
+
+
+def test_a_failed_push_ends_the_stream_so_the_client_resumes_from_what_it_has(shared_intent):
+    intent, _ = shared_intent
+
+    async def broken_push(events):
+        raise ConnectionResetError("the client went away mid-write")
+
+    async def scenario():
+        transport = Transport(await open_subscription("agent-synth-key", "intent", str(intent.pk)), broken_push)
+        await transport.idle()
+        await in_thread(note, intent, "lost")
+        await transport.until(1)
+        transport.close()
+        return transport.delivered, transport.ended
+
+    delivered, ended = run(scenario)
+    assert delivered == []
+    assert isinstance(ended, ConnectionResetError)
