@@ -1,11 +1,12 @@
 """Fan-out of the event log to the live subscribers of one server process (SSE and websockets).
 
 Each event loop of a process has one hub while it has subscribers. The hub follows the log in commit order and
-offers every new event to the subscribers whose topic may want it; a subscriber filters, checks access, and
-hands events to its transport. The hub reads the log when woken (a write committed in this process wakes it
-directly, one in another process or a Celery worker through the channel layer) and every
-``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: the channel layer only
-shortens the wait.
+offers every new event to the subscribers whose topic may want it; a subscriber filters and checks access, and
+the hub writes what passes straight to the subscriber's transport, or leaves it to the subscriber's own task
+where that needs the database (``Subscription.hand_over``). The hub reads the log when woken (a write committed
+in this process wakes it directly, one in another process or a Celery worker through the channel layer) and
+every ``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: the channel
+layer only shortens the wait.
 """
 
 import asyncio

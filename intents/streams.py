@@ -68,16 +68,32 @@ def after(queryset, position):
     return queryset.filter(txid__gte=txid).exclude(txid=txid, id__lte=event_id).order_by("txid", "id")
 
 
+def whole_log_after(position, limit):
+    """The log after ``position``, with the horizon of the same snapshot on PostgreSQL.
+
+    The hubs of every server process run this after every commit, so it is written out: building it with the ORM
+    took two thirds of its time."""
+    horizon = HORIZON_SQL if connection.vendor == "postgresql" else "NULL"
+    table = IntentEvent._meta.db_table
+    sql = (
+        f"SELECT id, txid, intent_id, event_type, actor, payload, created_at, {horizon} AS horizon FROM {table} "
+        "WHERE (txid, id) > (%s, %s) ORDER BY txid, id LIMIT %s"
+    )
+    return list(IntentEvent.objects.raw(sql, [*position, limit]))
+
+
 def settled_after(position, queryset=None, limit=BATCH):
     """Settled events after ``position`` in commit order: (events, position reached, whether more are pending).
 
     "Pending" means committed rows are held back behind a transaction still running, or the batch was full."""
-    queryset = after(queryset if queryset is not None else IntentEvent.objects.all(), position)
-    if connection.vendor == "postgresql":
-        rows = list(queryset.annotate(horizon=RawSQL(HORIZON_SQL, []))[:limit])  # one statement, one snapshot
-        settled = [row for row in rows if row.txid < row.horizon]
+    if queryset is None:
+        rows = whole_log_after(position, limit)
+    elif connection.vendor == "postgresql":
+        rows = list(after(queryset, position).annotate(horizon=RawSQL(HORIZON_SQL, []))[:limit])
     else:
-        rows = settled = list(queryset[:limit])
+        rows = list(after(queryset, position)[:limit])
+    # The horizon comes from the statement that read the rows: one snapshot.
+    settled = [row for row in rows if row.txid < row.horizon] if connection.vendor == "postgresql" else rows
     reached = (settled[-1].txid, settled[-1].id) if settled else position
     return [StreamEvent(row) for row in settled], reached, len(settled) < len(rows) or len(rows) == limit
 
