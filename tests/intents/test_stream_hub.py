@@ -34,6 +34,13 @@ def note(intent, text, actor="agent-research"):
     services.log_event(intent.pk, "note", actor, {"n": text})
 
 
+def note_then_lose_access(intent, entry):
+    """A readable event, then the loss of read access, in one transaction: one read of the log."""
+    with transaction.atomic():
+        note(intent, "still readable")
+        revoke_entry(intent.pk, entry.pk, "agent-research")
+
+
 def in_thread(function, *args):
     """Run blocking database work off the event loop, as the hub's own reads are."""
     return asyncio.to_thread(function, *args)
@@ -106,14 +113,9 @@ def test_an_assignment_while_subscribing_still_joins_the_agent_stream(transactio
 def test_events_before_a_loss_of_access_in_the_same_batch_are_still_delivered(shared_intent):
     intent, entry = shared_intent
 
-    def note_then_revoke():
-        with transaction.atomic():
-            note(intent, "still readable")
-            revoke_entry(intent.pk, entry.pk, "agent-research")
-
     async def scenario():
         subscription = await open_subscription("agent-synth-key", "intent", str(intent.pk))
-        await in_thread(note_then_revoke)
+        await in_thread(note_then_lose_access, intent, entry)
         delivered = []
         with pytest.raises(StreamClosed):
             async with asyncio.timeout(WAIT):
@@ -291,15 +293,10 @@ def test_a_subscriber_whose_task_is_busy_gets_its_events_from_the_task(shared_in
 def test_a_loss_of_access_ends_a_pushed_stream_after_what_was_still_readable(shared_intent):
     intent, entry = shared_intent
 
-    def note_then_revoke():
-        with transaction.atomic():
-            note(intent, "still readable")
-            revoke_entry(intent.pk, entry.pk, "agent-research")
-
     async def scenario():
         transport = Transport(await open_subscription("agent-synth-key", "intent", str(intent.pk)))
         await transport.idle()
-        await in_thread(note_then_revoke)
+        await in_thread(note_then_lose_access, intent, entry)
         await transport.until(2)  # ends first
         transport.close()
         return transport.delivered, transport.ended

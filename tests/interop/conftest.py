@@ -29,6 +29,7 @@ OTHER_KEY, OTHER_AGENT = "agent-synth-key", "agent-synth"
 PRELUDE = r'''
 import asyncio
 import json
+import os
 import sys
 from datetime import datetime
 
@@ -112,7 +113,9 @@ async def caught_async(awaitable):
     return {"type": None, "value": repr(value)}
 '''
 
-EPILOGUE = '\nprint("INTEROP-RESULT " + json.dumps(out, default=str))\n'
+# The script leaves without interpreter finalization: 0.9.1's stream threads may still be reconnecting (B-12),
+# and CPython tearing down under a running daemon thread once crashed a script that had finished (exit -11).
+EPILOGUE = '\nprint("INTEROP-RESULT " + json.dumps(out, default=str), flush=True)\nsys.stderr.flush()\nos._exit(0)\n'
 
 
 def isolated_env():
