@@ -574,7 +574,7 @@ def event_stream_view(kind):
             return JsonResponse({"detail": UNAUTHENTICATED}, status=401)
         except ProtocolError as error:
             return JsonResponse(error.body(), status=error.status_code)
-        frames = sse_frames(subscription, request.scope.get(ASGI_SEND) if hasattr(request, "scope") else None)
+        frames = sse_frames(subscription, getattr(request, "scope", {}).get(ASGI_SEND))
         # A client that leaves before the stream starts leaves a response that is never read: leave with it.
         weakref.finalize(frames, subscription.close)
         response = StreamingHttpResponse(frames, content_type="text/event-stream; charset=utf-8")

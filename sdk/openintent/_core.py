@@ -366,7 +366,26 @@ class AsyncTransport(Transport):
 # The method descriptor ----------------------------------------------------------------------------------------
 
 
-class endpoint(Generic[P, T]):  # noqa: N801  (used as a decorator, like property)
+class BuiltMethod:
+    """What the method descriptors share: a function building the method's work for a client, whose name, docs
+    and signature (less the client) the method takes."""
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self._origin = build
+        self.__doc__ = build.__doc__
+        self.__name__ = build.__name__
+        signature = inspect.signature(build)
+        parameters = list(signature.parameters.values())[1:]
+        self.__signature__ = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+
+    def _describe(self, function: _F) -> _F:
+        functools.update_wrapper(function, self._origin, updated=())
+        del function.__wrapped__  # type: ignore[attr-defined]
+        function.__signature__ = self.__signature__  # type: ignore[attr-defined]
+        return function
+
+
+class endpoint(BuiltMethod, Generic[P, T]):  # noqa: N801  (used as a decorator, like property)
     """Makes a ``Call``-building function a method of both clients.
 
     On a sync client the method returns the parsed answer; on an async client it returns a coroutine of it.
@@ -374,12 +393,8 @@ class endpoint(Generic[P, T]):  # noqa: N801  (used as a decorator, like propert
     """
 
     def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
+        super().__init__(build)
         self.build = build
-        self.__doc__ = build.__doc__
-        self.__name__ = build.__name__
-        signature = inspect.signature(build)
-        parameters = list(signature.parameters.values())[1:]
-        self.__signature__ = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> endpoint[P, T]: ...
@@ -411,12 +426,6 @@ class endpoint(Generic[P, T]):  # noqa: N801  (used as a decorator, like propert
 
             return self._describe(run)
         raise TypeError(f"{self.__name__} needs a sync or async OpenIntent client, not {type(instance).__name__}")
-
-    def _describe(self, function: _F) -> _F:
-        functools.update_wrapper(function, self.build, updated=())
-        del function.__wrapped__  # type: ignore[attr-defined]
-        function.__signature__ = self.__signature__  # type: ignore[attr-defined]
-        return function
 
     def call(self, instance: Any, *args: Any, **kwargs: Any) -> Call[T]:
         """The ``Call`` this method would run, without running it."""

@@ -10,18 +10,15 @@ agent id) come from the client's transport.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, overload
 from urllib.parse import quote
 
-from ._core import AsyncTransport, SyncTransport, Transport, api
+from ._core import AsyncTransport, BuiltMethod, SyncTransport, Transport, api
 from .streaming import AsyncEventQueue, AsyncSSEStream, EventQueue, SSEStream, StreamTransport
 
 P = ParamSpec("P")
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -57,22 +54,12 @@ class StreamRequest:
         }
 
 
-class _Helper(Generic[P]):
+class _Helper(BuiltMethod, Generic[P]):
     """Base of the two descriptors: the building function, and a method with exactly its signature."""
 
     def __init__(self, build: Callable[Concatenate[Any, P], StreamRequest]) -> None:
+        super().__init__(build)
         self.build = build
-        self.__doc__ = build.__doc__
-        self.__name__ = build.__name__
-        signature = inspect.signature(build)
-        parameters = list(signature.parameters.values())[1:]
-        self.__signature__ = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
-
-    def _describe(self, function: _F) -> _F:
-        functools.update_wrapper(function, self.build, updated=())
-        del function.__wrapped__  # type: ignore[attr-defined]
-        function.__signature__ = self.__signature__  # type: ignore[attr-defined]
-        return function
 
 
 class streamed(_Helper[P]):  # noqa: N801  (a decorator)
