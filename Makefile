@@ -28,6 +28,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict --python-version 3.10 sdk/openintent
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) tools/check_import_cycles.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

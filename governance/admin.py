@@ -1,21 +1,34 @@
-"""The governance desk: reviewers settle arbitrations and access requests here, recorded under their username."""
+"""The governance desk: reviewers settle arbitrations here, recorded under their username, and read each intent's
+whole story on its page."""
 
 from django import forms
 from django.contrib import admin, messages
 
-from intents.admin import pretty_json
+from intents.access.admin import ACLEntryInline
+from intents.attachments.admin import AttachmentInline
+from intents.core.admin import AssignmentInline, EventInline
+from intents.costs.admin import CostInline
+from intents.graph.admin import DependencyInline
+from intents.leases.admin import LeaseInline
+from intents.models import Intent
+from intents.retries.admin import FailureInline
+from openintent_site.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, pretty_json
 
 from . import services
-from .models import (
-    AccessPolicy,
-    AccessRequest,
-    AccessRequestStatus,
-    ACLEntry,
-    ArbitrationRequest,
-    ArbitrationStatus,
-    Decision,
-    Permission,
-)
+from .models import ArbitrationRequest, ArbitrationStatus, Decision
+
+
+class ArbitrationInline(ReadOnlyInline):
+    model = ArbitrationRequest
+    fields = ["created_at", "requested_by", "reason", "status"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class DecisionInline(ReadOnlyInline):
+    model = Decision
+    fields = ["created_at", "decided_by", "decision_type", "outcome", "rationale"]
+    readonly_fields = fields
 
 
 class ArbitrationDecisionForm(forms.ModelForm):
@@ -69,111 +82,55 @@ class ArbitrationRequestAdmin(admin.ModelAdmin):
             messages.success(request, "Decision recorded.")
 
 
-class AccessReviewForm(forms.ModelForm):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")], widget=forms.RadioSelect)
-    grant_permission = forms.ChoiceField(
-        choices=[("", "as requested"), *Permission.choices], required=False, label="Grant"
-    )
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Why; kept with the decision."
-    )
-
-    class Meta:
-        model = AccessRequest
-        fields = []
-
-
-@admin.register(AccessRequest)
-class AccessRequestAdmin(admin.ModelAdmin):
-    form = AccessReviewForm
-    list_display = ["principal_id", "requested_permission", "intent", "status", "created_at"]
-    list_filter = ["status", "requested_permission"]
-    search_fields = ["principal_id", "intent__title", "reason"]
-    readonly_fields = [
-        "intent",
-        "principal_id",
-        "principal_type",
-        "requested_permission",
-        "reason",
-        "capabilities",
-        "status",
-        "decided_by",
-        "decided_at",
-        "decision_reason",
-        "created_at",
-    ]
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": self.readonly_fields})]
-        if obj is not None and obj.status == AccessRequestStatus.PENDING:
-            fieldsets.append(("Review", {"fields": ["decision", "grant_permission", "note"]}))
-        return fieldsets
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        if obj.status == AccessRequestStatus.PENDING:
-            approved = form.cleaned_data["decision"] == "approve"
-            services.review_access_request(
-                obj,
-                request.user.get_username(),
-                approved,
-                form.cleaned_data.get("grant_permission") or None,
-                form.cleaned_data.get("note") or None,
-            )
-            messages.success(request, "Access granted." if approved else "Access denied.")
-
-
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["decision_type", "outcome", "intent", "decided_by", "created_at"]
     list_filter = ["decision_type"]
     search_fields = ["outcome", "rationale", "intent__title", "decided_by"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(Intent)
+class IntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "status", "created_by", "version", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "id", "created_by"]
+    date_hierarchy = "created_at"
+    # Protocol-managed fields change only through the API, so every write keeps its event and version.
+    readonly_fields = [
+        "id",
+        "created_by",
+        "parent",
+        "status",
+        "version",
+        "confidence",
+        "state_display",
+        "constraints_display",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["id", "title", "description", "status", "version", "created_by", "parent", "confidence"] + [
+        "state_display",
+        "constraints_display",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [
+        DependencyInline,
+        AssignmentInline,
+        ACLEntryInline,
+        LeaseInline,
+        ArbitrationInline,
+        DecisionInline,
+        AttachmentInline,
+        CostInline,
+        FailureInline,
+        EventInline,
+    ]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="State")
+    def state_display(self, intent):
+        return pretty_json(intent.state)
 
-
-@admin.register(AccessPolicy)
-class AccessPolicyAdmin(admin.ModelAdmin):
-    list_display = ["intent", "default_policy", "updated_by", "updated_at"]
-    list_filter = ["default_policy"]
-    readonly_fields = ["intent", "default_policy", "updated_by", "updated_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-
-@admin.register(ACLEntry)
-class ACLEntryAdmin(admin.ModelAdmin):
-    list_display = ["principal_id", "permission", "intent", "granted_by", "expires_at"]
-    list_filter = ["permission"]
-    search_fields = ["principal_id", "intent__title"]
-    readonly_fields = ["intent", "principal_id", "principal_type", "permission", "granted_by", "granted_at"]
-    fields = [*readonly_fields, "expires_at", "reason"]
-    actions = ["revoke_entries"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Revoke the selected grants")
-    def revoke_entries(self, request, queryset):
-        for entry in queryset:
-            services.revoke_by_reviewer(entry, request.user.get_username())
-        self.message_user(request, "Revoked.")
+    @admin.display(description="Constraints")
+    def constraints_display(self, intent):
+        return pretty_json(intent.constraints)

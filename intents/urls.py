@@ -1,45 +1,62 @@
 from django.urls import path
 
-from . import views
+from .access import api as access
+from .attachments import api as attachments
+from .core import api as core
+from .costs import api as costs
+from .graph import api as graph
+from .leases import api as leases
+from .portfolios import api as portfolios
+from .retries import api as retries
+from .streams.views import event_stream_view
+from .subscriptions import api as subscriptions
 
 urlpatterns = [
-    path("intents", views.IntentListView.as_view()),
-    path("intents/<str:intent_id>", views.IntentDetailView.as_view()),
-    path("intents/<str:intent_id>/state", views.StateView.as_view()),
-    path("intents/<str:intent_id>/status", views.StatusView.as_view()),
-    path("intents/<str:intent_id>/events", views.EventListView.as_view()),
-    path("intents/<str:intent_id>/agents", views.AgentListView.as_view()),
-    path("intents/<str:intent_id>/agents/<str:agent_id>", views.AgentDetailView.as_view()),
-    path("intents/<str:intent_id>/children", views.ChildrenView.as_view()),
-    path("intents/<str:intent_id>/descendants", views.DescendantsView.as_view()),
-    path("intents/<str:intent_id>/ancestors", views.AncestorsView.as_view()),
-    path("intents/<str:intent_id>/dependencies", views.DependenciesView.as_view()),
-    path("intents/<str:intent_id>/dependencies/<str:dependency_id>", views.DependencyDetailView.as_view()),
-    path("intents/<str:intent_id>/dependents", views.DependentsView.as_view()),
-    path("intents/<str:intent_id>/ready", views.ReadyView.as_view()),
-    path("intents/<str:intent_id>/blocked", views.BlockedView.as_view()),
-    path("intents/<str:intent_id>/graph", views.GraphView.as_view()),
-    path("intents/<str:intent_id>/leases", views.LeaseListView.as_view()),
-    path("intents/<str:intent_id>/leases/<str:lease_id>", views.LeaseDetailView.as_view()),
-    path("intents/<str:intent_id>/attachments", views.AttachmentListView.as_view()),
-    path("intents/<str:intent_id>/attachments/<str:attachment_id>", views.AttachmentDetailView.as_view()),
-    path("intents/<str:intent_id>/attachments/<str:attachment_id>/content", views.AttachmentContentView.as_view()),
-    path("intents/<str:intent_id>/costs", views.CostListView.as_view()),
-    path("intents/<str:intent_id>/retry-policy", views.RetryPolicyView.as_view()),
-    path("intents/<str:intent_id>/failures", views.FailureListView.as_view()),
-    path("intents/<str:intent_id>/portfolios", views.IntentPortfoliosView.as_view()),
-    path("portfolios", views.PortfolioListView.as_view()),
-    path("portfolios/<str:portfolio_id>", views.PortfolioDetailView.as_view()),
-    path("portfolios/<str:portfolio_id>/status", views.PortfolioStatusView.as_view()),
-    path("portfolios/<str:portfolio_id>/intents", views.PortfolioIntentsView.as_view()),
-    path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", views.PortfolioIntentDetailView.as_view()),
+    path("intents", core.IntentListView.as_view()),
+    path("intents/<str:intent_id>", core.IntentDetailView.as_view()),
+    path("intents/<str:intent_id>/state", core.StateView.as_view()),
+    path("intents/<str:intent_id>/status", core.StatusView.as_view()),
+    path("intents/<str:intent_id>/events", core.EventListView.as_view()),
+    path("intents/<str:intent_id>/agents", core.AgentListView.as_view()),
+    path("intents/<str:intent_id>/agents/<str:agent_id>", core.AgentDetailView.as_view()),
+    path("intents/<str:intent_id>/children", graph.ChildrenView.as_view()),
+    path("intents/<str:intent_id>/descendants", graph.DescendantsView.as_view()),
+    path("intents/<str:intent_id>/ancestors", graph.AncestorsView.as_view()),
+    path("intents/<str:intent_id>/dependencies", graph.DependenciesView.as_view()),
+    path("intents/<str:intent_id>/dependencies/<str:dependency_id>", graph.DependencyDetailView.as_view()),
+    path("intents/<str:intent_id>/dependents", graph.DependentsView.as_view()),
+    path("intents/<str:intent_id>/ready", graph.ReadyView.as_view()),
+    path("intents/<str:intent_id>/blocked", graph.BlockedView.as_view()),
+    path("intents/<str:intent_id>/graph", graph.GraphView.as_view()),
+    path("intents/<str:intent_id>/leases", leases.LeaseListView.as_view()),
+    path("intents/<str:intent_id>/leases/<str:lease_id>", leases.LeaseDetailView.as_view()),
+    path("intents/<str:intent_id>/attachments", attachments.AttachmentListView.as_view()),
+    path("intents/<str:intent_id>/attachments/<str:attachment_id>", attachments.AttachmentDetailView.as_view()),
+    path(
+        "intents/<str:intent_id>/attachments/<str:attachment_id>/content", attachments.AttachmentContentView.as_view()
+    ),
+    path("intents/<str:intent_id>/costs", costs.CostListView.as_view()),
+    path("intents/<str:intent_id>/retry-policy", retries.RetryPolicyView.as_view()),
+    path("intents/<str:intent_id>/failures", retries.FailureListView.as_view()),
+    path("intents/<str:intent_id>/acl", access.ACLView.as_view()),
+    path("intents/<str:intent_id>/acl/entries", access.ACLEntryListView.as_view()),
+    path("intents/<str:intent_id>/acl/entries/<str:entry_id>", access.ACLEntryDetailView.as_view()),
+    path("intents/<str:intent_id>/access-requests", access.AccessRequestListView.as_view()),
+    path("intents/<str:intent_id>/access-requests/<str:request_id>/approve", access.AccessRequestApproveView.as_view()),
+    path("intents/<str:intent_id>/access-requests/<str:request_id>/deny", access.AccessRequestDenyView.as_view()),
+    path("intents/<str:intent_id>/portfolios", portfolios.IntentPortfoliosView.as_view()),
+    path("portfolios", portfolios.PortfolioListView.as_view()),
+    path("portfolios/<str:portfolio_id>", portfolios.PortfolioDetailView.as_view()),
+    path("portfolios/<str:portfolio_id>/status", portfolios.PortfolioStatusView.as_view()),
+    path("portfolios/<str:portfolio_id>/intents", portfolios.PortfolioIntentsView.as_view()),
+    path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", portfolios.PortfolioIntentDetailView.as_view()),
     # Live streams at the paths the 0.9.1 client uses, and at those its server served.
-    path("intents/<str:key>/subscribe", views.event_stream_view("intent")),
-    path("agents/<str:key>/subscribe", views.event_stream_view("agent")),
-    path("portfolios/<str:key>/subscribe", views.event_stream_view("portfolio")),
-    path("subscribe/intents/<str:key>", views.event_stream_view("intent")),
-    path("subscribe/agents/<str:key>", views.event_stream_view("agent")),
-    path("subscribe/portfolios/<str:key>", views.event_stream_view("portfolio")),
-    path("subscriptions", views.SubscriptionListView.as_view()),
-    path("subscriptions/<str:subscription_id>", views.SubscriptionDetailView.as_view()),
+    path("intents/<str:key>/subscribe", event_stream_view("intent")),
+    path("agents/<str:key>/subscribe", event_stream_view("agent")),
+    path("portfolios/<str:key>/subscribe", event_stream_view("portfolio")),
+    path("subscribe/intents/<str:key>", event_stream_view("intent")),
+    path("subscribe/agents/<str:key>", event_stream_view("agent")),
+    path("subscribe/portfolios/<str:key>", event_stream_view("portfolio")),
+    path("subscriptions", subscriptions.SubscriptionListView.as_view()),
+    path("subscriptions/<str:subscription_id>", subscriptions.SubscriptionDetailView.as_view()),
 ]

@@ -1,10 +1,6 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
 
-
-class OpenIntentAdminConfig(admin_apps.AdminConfig):
-    default = False
-    default_site = "openintent_site.admin_site.DeskAdminSite"
+from .var import prepare_var_dirs
 
 
 class OpenIntentSiteConfig(AppConfig):
@@ -12,4 +8,6 @@ class OpenIntentSiteConfig(AppConfig):
     verbose_name = "Access"
 
     def ready(self):
-        from . import schema  # noqa: F401  registers the API key scheme with drf-spectacular
+        # The folders under OPENINTENT_VAR_DIR (SQLite, the embedded broker, beat's schedule) exist before any
+        # process uses them, whatever the set-up; settings themselves create nothing.
+        prepare_var_dirs()

@@ -1,4 +1,5 @@
 import os
+from importlib import import_module
 
 from django.core.asgi import get_asgi_application
 
@@ -6,16 +7,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openintent_site.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from intents.routing import websocket_urlpatterns  # noqa: E402
 from openintent_site.asgi_send import ExposeSend  # noqa: E402
 from openintent_site.startup import prepare_server_process  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": URLRouter(import_module(settings.WEBSOCKET_URLCONF).websocket_urlpatterns),
     }
 )
 

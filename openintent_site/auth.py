@@ -1,4 +1,6 @@
-"""API-key authentication: the only way into ``/api/v1``."""
+"""API-key authentication: the only way into ``/api/v1`` and the streams.
+
+REST requests (through DRF), SSE streams and websockets all name their caller with :func:`authenticate`."""
 
 import hashlib
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
+from .errors import NotAuthenticated
 from .models import ApiKey
 
 
@@ -44,12 +47,21 @@ def principal_for_key(raw_key):
     return Principal(id=username, type="user") if user_is_active else None
 
 
+def authenticate(raw_key):
+    """The principal of ``raw_key``; NotAuthenticated when it is missing, unknown or revoked."""
+    principal = principal_for_key((raw_key or "").strip())
+    if principal is None:
+        raise NotAuthenticated()
+    return principal
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        principal = principal_for_key(request.headers.get("X-API-Key", "").strip())
-        if principal is None:
-            raise AuthenticationFailed()
-        return principal, None
+        try:
+            return authenticate(request.headers.get("X-API-Key")), None
+        except NotAuthenticated:
+            # DRF's own type, so that DRF marks the request unauthenticated; it is answered as NotAuthenticated.
+            raise AuthenticationFailed() from None
 
 
 class HasPrincipal(BasePermission):

@@ -90,3 +90,47 @@ class ApiKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id, for ordering the log by commit (see ``IntentEvent.txid``).
+
+    On SQLite, writers take the database lock for their whole transaction, so ids already follow commit order and
+    every row gets 0."""
+
+    output_field = models.BigIntegerField()
+    template = "(pg_current_xact_id()::text::bigint)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "0", []
+
+
+class IntentEvent(models.Model):
+    """One entry of an intent's append-only log. Entries are written by ``openintent_site.events.append_event``.
+
+    ``id`` is a sequence, but on PostgreSQL ids are handed out at insert and transactions commit in any order, so
+    a reader that saw id 11 may later find id 10. ``txid`` is the id of the writing transaction: once every
+    transaction older than a reader's snapshot horizon has ended, all rows with a smaller ``txid`` are visible and
+    no more will appear, so (``txid``, ``id``) is an order a stream can follow and resume without a gap.
+
+    The log is part of the kernel because every app writes to it; the intent it belongs to is named by reference,
+    as Django's own apps name the user model."""
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+    intent = models.ForeignKey("intents.Intent", on_delete=models.CASCADE, related_name="events", db_index=False)
+    event_type = models.CharField(max_length=100)
+    actor = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["intent", "-id"], name="event_intent_recent"),
+            models.Index(fields=["intent", "event_type", "-id"], name="event_intent_type_recent"),
+            models.Index(fields=["txid", "id"], name="event_commit_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} by {self.actor}"

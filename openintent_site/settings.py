@@ -2,70 +2,33 @@
 
 Embedded defaults (no env): SQLite under ``var/``, Celery on kombu's filesystem transport, the in-memory
 channel layer. ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` switch to the production set-up.
+
+Every variable is read through ``openintent_site.environment``, which refuses malformed values. Importing this
+module writes nothing: the folders under ``VAR_DIR`` are made by ``openintent_site.var.prepare_var_dirs`` when the
+app is ready.
 """
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from openintent_site import environment as env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("OPENINTENT_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = env.path("OPENINTENT_VAR_DIR", BASE_DIR / "var")
 
-
-def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name, default=""):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def database_from_url(url):
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL must be a postgresql:// URL, not {parts.scheme}://")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
-        # Under ASGI each request runs in a thread of its own, so persistent per-thread connections would pile
-        # up; a pool per process bounds them instead.
-        "OPTIONS": {
-            # Parameters bound by the server and statements prepared after their fifth use on a connection:
-            # the hot paths repeat a few statements, and PostgreSQL then skips parsing and planning them (about half
-            # of its CPU per state patch, list or dependents request here).
-            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-            "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")),
-            **dict(parse_qsl(parts.query)),
-            "pool": {
-                "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
-                "max_size": int(os.environ.get("DATABASE_POOL_MAX", "16")),
-                "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
-            },
-        },
-        "CONN_MAX_AGE": 0,
-    }
-
-
-DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env.boolean("DJANGO_DEBUG", False)
+SECRET_KEY = env.string("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not env_bool("OPENINTENT_DEV", True):
+    if not env.boolean("OPENINTENT_DEV", True):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when OPENINTENT_DEV is off")
     SECRET_KEY = "openintent-development-only-secret-key-change-me"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+ALLOWED_HOSTS = env.listing("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
     "daphne",
-    "openintent_site.apps.OpenIntentAdminConfig",
+    "governance.apps.DeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,7 +42,6 @@ INSTALLED_APPS = [
     "openintent_site",
     "intents",
     "governance",
-    "triggers",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +56,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "openintent_site.urls"
+# The websocket routes, named like ROOT_URLCONF: the app that serves them owns them.
+WEBSOCKET_URLCONF = "intents.streams.routing"
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -115,17 +79,18 @@ ASGI_APPLICATION = "openintent_site.asgi.application"
 WSGI_APPLICATION = None
 
 # Test databases are named per process, so that several test runs on one machine never share one.
-TEST_DATABASE_SUFFIX = os.environ.get("OPENINTENT_TEST_DB_SUFFIX", str(os.getpid()))
+TEST_DATABASE_SUFFIX = env.string("OPENINTENT_TEST_DB_SUFFIX", str(os.getpid()))
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+# Lower case, so that Django does not take it for a setting: its debug page would show the password in it.
+database_url = env.string("DATABASE_URL", "")
+if database_url:
+    DATABASES = {"default": env.database(database_url)}
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{TEST_DATABASE_SUFFIX}"}
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "openintent.sqlite3")),
+            "NAME": env.string("SQLITE_PATH", str(VAR_DIR / "openintent.sqlite3")),
             # IMMEDIATE takes SQLite's write lock when a transaction begins, so concurrent writers queue
             # instead of failing halfway with "database is locked".
             "TEST": {"NAME": str(VAR_DIR / f"test-{TEST_DATABASE_SUFFIX}.sqlite3")},
@@ -149,14 +114,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-MEDIA_ROOT = Path(os.environ.get("OPENINTENT_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_ROOT = env.path("OPENINTENT_MEDIA_ROOT", VAR_DIR / "media")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["openintent_site.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["openintent_site.auth.HasPrincipal"],
-    "DEFAULT_PARSER_CLASSES": ["openintent_site.errors.LenientJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["openintent_site.api.LenientJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "openintent_site.errors.exception_handler",
+    "EXCEPTION_HANDLER": "openintent_site.answers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Naive UTC with microseconds: what the 0.9.1 client parses on every Python it supports.
@@ -176,13 +141,13 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKeyAuth": []}],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "openintent_site.schema.add_stream_routes",
+        "intents.streams.schema.add_stream_routes",
     ],
 }
 
 # CORS as 0.9.1 serves it: every origin reflected, with credentials, and the protocol's headers allowed.
-CORS_ALLOW_ALL_ORIGINS = env_bool("OPENINTENT_CORS_ALLOW_ALL", True)
-CORS_ALLOWED_ORIGINS = env_list("OPENINTENT_CORS_ORIGINS")
+CORS_ALLOW_ALL_ORIGINS = env.boolean("OPENINTENT_CORS_ALLOW_ALL", True)
+CORS_ALLOWED_ORIGINS = env.listing("OPENINTENT_CORS_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CORS_ALLOW_HEADERS = [
     "accept",
@@ -197,11 +162,9 @@ CORS_ALLOW_HEADERS = [
 ]
 CORS_EXPOSE_HEADERS = ["etag"]
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.string("REDIS_URL", "")
 
 if REDIS_URL:
-    # Stream hubs renew their group membership every minute (intents.hub), so a process that died without leaving
-    # drops out after five.
     # Redis pub/sub rather than channels-redis's list-backed layer: the layer only wakes the stream hubs of other
     # processes (the events themselves are read from the log), so a wake needs no storage, and one PUBLISH reaches
     # every process in about a third of the time the other layer's group send takes. A process that dies leaves
@@ -217,8 +180,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a broker that needs no server and works across processes.
     CELERY_BROKER_URL = "filesystem://"
+    # The folders are made by prepare_var_dirs (openintent_site.var) when the app is ready.
     _broker_dir = VAR_DIR / "celery" / "broker"
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -229,39 +192,39 @@ else:
 
 # Let Django's LOGGING configure the worker too, so routine task chatter stays at WARNING.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {
-        "task": "triggers.tasks.expire_leases",
-        "schedule": float(os.environ.get("OPENINTENT_LEASE_SWEEP_SECONDS", "5")),
+        "task": "intents.tasks.expire_leases",
+        "schedule": env.real("OPENINTENT_LEASE_SWEEP_SECONDS", 5.0, minimum=0),
     },
-    "expire-grants": {"task": "triggers.tasks.expire_grants", "schedule": 60.0},
-    "deliver-due-webhooks": {"task": "triggers.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "expire-grants": {"task": "intents.tasks.expire_grants", "schedule": 60.0},
+    "deliver-due-webhooks": {"task": "intents.tasks.deliver_due_webhooks", "schedule": 30.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
-OPENINTENT_API_KEYS = env_list("OPENINTENT_API_KEYS")
-OPENINTENT_PROTOCOL_VERSION = os.environ.get("OPENINTENT_PROTOCOL_VERSION", "0.1")
-OPENINTENT_MAX_ATTACHMENT_BYTES = int(os.environ.get("OPENINTENT_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024)))
-OPENINTENT_MAX_LEASE_SECONDS = int(os.environ.get("OPENINTENT_MAX_LEASE_SECONDS", str(24 * 3600)))
+OPENINTENT_API_KEYS = env.listing("OPENINTENT_API_KEYS")
+OPENINTENT_PROTOCOL_VERSION = env.string("OPENINTENT_PROTOCOL_VERSION", "0.1")
+OPENINTENT_MAX_ATTACHMENT_BYTES = env.integer("OPENINTENT_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0)
+OPENINTENT_MAX_LEASE_SECONDS = env.integer("OPENINTENT_MAX_LEASE_SECONDS", 24 * 3600, minimum=1)
 # Webhook deliveries (RFC-0006): per-request timeout, attempts before giving up, and the exponential backoff.
-OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_TIMEOUT_SECONDS", "10"))
-OPENINTENT_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", "8"))
-OPENINTENT_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", "10"))
-OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = float(os.environ.get("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))
+OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = env.real("OPENINTENT_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0)
+OPENINTENT_WEBHOOK_MAX_ATTEMPTS = env.integer("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+OPENINTENT_WEBHOOK_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", 10.0, minimum=0)
+OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", 3600.0, minimum=0)
 # Live streams (RFC-0006): how often a process reads the log for its subscribers when nothing woke it (this bounds
 # the delay of events written where no wake-up reaches, e.g. by a Celery worker on the embedded layer), and the
 # idle time after which an SSE stream sends a keepalive comment.
-OPENINTENT_STREAM_POLL_SECONDS = float(os.environ.get("OPENINTENT_STREAM_POLL_SECONDS", "0.5"))
-OPENINTENT_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("OPENINTENT_STREAM_KEEPALIVE_SECONDS", "15"))
+OPENINTENT_STREAM_POLL_SECONDS = env.real("OPENINTENT_STREAM_POLL_SECONDS", 0.5, minimum=0)
+OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECONDS", 15.0, minimum=0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}},
 }

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from . import discovery, errors
+from . import answers, discovery
 
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
@@ -17,10 +17,10 @@ urlpatterns = [
     path("api/v1/", include("intents.urls")),
     path("api/v1/", include("governance.urls")),
     # Unknown paths answer JSON whatever DEBUG says: clients parse every error body.
-    re_path(r"^(?!admin/|static/).*$", errors.json_not_found),
+    re_path(r"^(?!admin/|static/).*$", answers.json_not_found),
 ]
 
-handler400 = errors.json_bad_request
-handler403 = errors.json_permission_denied
-handler404 = errors.json_not_found
-handler500 = errors.json_server_error
+handler400 = answers.json_bad_request
+handler403 = answers.json_permission_denied
+handler404 = answers.json_not_found
+handler500 = answers.json_server_error

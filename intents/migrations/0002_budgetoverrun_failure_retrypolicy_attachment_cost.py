@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import intents.models
+import intents.attachments.models
 import uuid
 from django.db import migrations, models
 
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('filename', models.CharField(max_length=255)),
                 ('mime_type', models.CharField(max_length=255)),
                 ('size', models.BigIntegerField()),
-                ('file', models.FileField(blank=True, max_length=500, upload_to=intents.models.attachment_path)),
+                ('file', models.FileField(blank=True, max_length=500, upload_to=intents.attachments.models.attachment_path)),
                 ('external_url', models.URLField(blank=True, max_length=2000)),
                 ('sha256', models.CharField(blank=True, max_length=64)),
                 ('metadata', models.JSONField(blank=True, default=dict)),

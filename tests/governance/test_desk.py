@@ -2,7 +2,8 @@
 
 import pytest
 
-from governance.models import AccessRequest, ArbitrationRequest
+from governance.models import ArbitrationRequest
+from intents.models import AccessRequest
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
     asked = other_api.post(f"{url}/access-requests", {"requested_permission": "read"}, format="json").json()
     assert other_api.get(url).status_code == 403
 
-    change = f"/admin/governance/accessrequest/{asked['id']}/change/"
+    change = f"/admin/intents/accessrequest/{asked['id']}/change/"
     response = reviewer.post(change, {"decision": "approve", "grant_permission": "", "note": "fine"})
     assert response.status_code == 302
     assert other_api.get(url).status_code == 200
@@ -53,7 +54,7 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
 def test_reviewer_denies_and_nothing_is_granted(reviewer, other_api, closed_intent):
     url = f"/api/v1/intents/{closed_intent['id']}"
     asked = other_api.post(f"{url}/access-requests", {}, format="json").json()
-    reviewer.post(f"/admin/governance/accessrequest/{asked['id']}/change/", {"decision": "deny", "note": "no"})
+    reviewer.post(f"/admin/intents/accessrequest/{asked['id']}/change/", {"decision": "deny", "note": "no"})
     assert other_api.get(url).status_code == 403
     denied = AccessRequest.objects.get(pk=asked["id"])
     assert (denied.status, denied.decision_reason, denied.decided_by) == ("denied", "no", "reviewer")

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from intents.models import IntentEvent
+from openintent_site.models import IntentEvent
 from tests.conftest import event_log, new_intent, versioned
 
 INTENTS = "/api/v1/intents"

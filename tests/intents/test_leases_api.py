@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from intents.models import Lease
+from intents.tasks import expire_leases
 from tests.conftest import event_log, new_intent, versioned
-from triggers.tasks import expire_leases
 
 INTENTS = "/api/v1/intents"
 WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%f"

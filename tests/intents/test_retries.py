@@ -3,8 +3,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from intents.models import Failure, RetryPolicy
+from intents.tasks import run_retry
 from openintent_site.celery import app as celery_app
-from triggers.tasks import run_retry
 
 
 @pytest.fixture
@@ -61,14 +61,18 @@ def test_a_failure_schedules_a_retry_with_the_policys_backoff(
     api, other_api, intent, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, args, countdown: sent.append((name, args, countdown)))
+    monkeypatch.setattr(
+        celery_app,
+        "send_task",
+        lambda name, args, kwargs=None, countdown=None, **options: sent.append((name, args, countdown)),
+    )
     set_policy(api, intent)
     with django_capture_on_commit_callbacks(execute=True):
         first = fail(other_api, intent).json()
         second = fail(other_api, intent).json()
         third = fail(other_api, intent).json()
     assert sent == [
-        ("triggers.tasks.run_retry", [failure["id"]], delay)
+        ("intents.tasks.run_retry", [failure["id"]], delay)
         for failure, delay in ((first, 0.1), (second, 0.2), (third, 0.25))
     ]
     assert [item["attempt_number"] for item in (first, second, third)] == [1, 2, 3]

@@ -9,10 +9,12 @@ from channels.testing import WebsocketCommunicator
 from django.db import OperationalError, connection, connections, transaction
 from django.test import AsyncRequestFactory
 
-from governance.services import grant, revoke_entry, set_acl
-from intents import hub as hubs
-from intents import services, streams, views
-from intents.hub import StreamClosed, open_subscription
+from intents.access.services import grant, revoke_entry, set_acl
+from intents.core import services
+from intents.streams import hub as hubs
+from intents.streams import topics as streams
+from intents.streams import views
+from intents.streams.hub import StreamClosed, open_subscription
 
 WAIT = 10
 

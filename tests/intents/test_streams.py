@@ -16,9 +16,10 @@ from django.db import transaction
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 
-from governance.services import set_acl
-from intents import services
-from intents import streams as streams_module
+from intents.access.services import set_acl
+from intents.core import services
+from intents.streams import topics as streams_module
+from openintent_site.events import append_event
 from tests.conftest import start_daphne
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
@@ -634,7 +635,7 @@ def test_a_replay_longer_than_a_batch_arrives_whole_and_in_order(live_server_url
     created = api(base, "GET", f"/intents/{intent['id']}/events")[0]
     with transaction.atomic():
         for number in range(3 * streams_module.BATCH + 7):
-            services.append_event(intent["id"], "note", "agent-research", {"n": number})
+            append_event(intent["id"], "note", "agent-research", {"n": number})
     note(base, intent["id"], "after the backlog")
 
     reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe", last_event_id=created["id"])

@@ -14,9 +14,9 @@ import pytest
 from celery import current_app
 from django.utils import timezone
 
+from intents import tasks
 from intents.models import Subscription, WebhookDelivery
 from tests.conftest import running_celery_worker, wait_for
-from triggers import tasks
 
 SUBSCRIPTIONS = "/api/v1/subscriptions"
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -65,7 +65,9 @@ def sent(monkeypatch):
     """The deliver_webhook tasks queued, as (delivery id, countdown), instead of sending them to the broker."""
     queued = []
     monkeypatch.setattr(
-        current_app, "send_task", lambda name, args, countdown=0: queued.append((name, args[0], countdown))
+        current_app,
+        "send_task",
+        lambda name, args, kwargs=None, countdown=0, **options: queued.append((name, args[0], countdown)),
     )
     return queued
 
@@ -230,7 +232,7 @@ def test_deliveries_follow_scope_event_types_and_expiry(api, receiver, sent, dja
     assert targets(member, "comment") == {on_portfolio["id"]}
     assert targets(member) == {on_portfolio["id"], everything["id"]}
     assert targets(elsewhere) == {everything["id"]}
-    queued = [pk for name, pk, countdown in sent if name == "triggers.tasks.deliver_webhook"]
+    queued = [pk for name, pk, countdown in sent if name == "intents.tasks.deliver_webhook"]
     assert sorted(queued) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
     assert receiver.requests == []  # nothing is POSTed until the worker runs the task
 
@@ -296,13 +298,13 @@ def test_a_failed_attempt_is_retried_with_exponential_backoff_then_delivered(
         assert (delivery.attempts, delivery.last_status_code) == (1, 500)
         assert delivery.last_error.startswith("HTTP 500")
         assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=3)
-        assert sent == [("triggers.tasks.deliver_webhook", delivery.pk, 4)]
+        assert sent == [("intents.tasks.deliver_webhook", delivery.pk, 4)]
         assert tasks.deliver_webhook(delivery.pk) is None  # not due yet: nothing is posted
         assert len(flaky.requests) == 1
 
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
         assert tasks.deliver_webhook(delivery.pk) == "pending"
-        assert sent[-1] == ("triggers.tasks.deliver_webhook", delivery.pk, 8)  # doubled
+        assert sent[-1] == ("intents.tasks.deliver_webhook", delivery.pk, 8)  # doubled
 
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
         assert tasks.deliver_webhook(delivery.pk) == "delivered"
@@ -356,7 +358,7 @@ def test_the_sweep_queues_due_deliveries_again(api, receiver, sent, django_captu
     delivery = WebhookDelivery.objects.get(event_id=event["id"])
     sent.clear()
     assert tasks.deliver_due_webhooks() == 1
-    assert sent == [("triggers.tasks.deliver_webhook", delivery.pk, 0)]
+    assert sent == [("intents.tasks.deliver_webhook", delivery.pk, 0)]
     tasks.deliver_webhook(delivery.pk)
     sent.clear()
     assert tasks.deliver_due_webhooks() == 0

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
+from intents.core.serializers import IntentSerializer
 from intents.models import Intent
-from intents.serializers import IntentSerializer
 
 
 def test_intent_body_equals_the_declared_fields(api):

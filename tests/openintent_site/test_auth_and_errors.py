@@ -9,9 +9,9 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from intents import services
-from intents.models import Intent, IntentEvent
-from openintent_site.models import ApiKey
+from intents.core import services
+from intents.models import Intent
+from openintent_site.models import ApiKey, IntentEvent
 from tests.conftest import KEYS, api_routes, client_for, concrete_path, event_log, new_intent, versioned
 
 UNAUTHENTICATED = {"detail": "Invalid or missing API key"}

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.urls import resolve
 
-from openintent_site import errors
+from openintent_site import answers
 from tests.conftest import api_routes, client_for, concrete_path
 
 PROTOCOL = "/.well-known/openintent.json"
@@ -52,7 +52,7 @@ NOT_IMPLEMENTED = {"tools", "tasks", "plans", "coordinators", "agent-registry", 
 
 def served(path):
     """Whether ``path`` reaches a view of its own rather than the catch-all JSON 404."""
-    return resolve(path.format(id=SOME_ID)).func is not errors.json_not_found
+    return resolve(path.format(id=SOME_ID)).func is not answers.json_not_found
 
 
 def camel(name):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from intents.services import expire_lapsed_leases
+from intents.leases.services import expire_lapsed_leases
 
 
 class Command(BaseCommand):

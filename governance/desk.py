@@ -1,0 +1,28 @@
+"""The admin's front page is the reviewers' desk: what waits for a person comes first."""
+
+from django.contrib import admin
+
+from intents.models import AccessRequest, AccessRequestStatus, BudgetOverrun
+
+from .models import ArbitrationRequest, ArbitrationStatus
+
+
+class DeskAdminSite(admin.AdminSite):
+    site_header = "OpenIntent governance desk"
+    site_title = "OpenIntent"
+    index_title = "Waiting for a reviewer"
+    index_template = "admin/desk_index.html"
+
+    def index(self, request, extra_context=None):
+        queues = {
+            "pending_arbitrations": ArbitrationRequest.objects.filter(status=ArbitrationStatus.PENDING)
+            .select_related("intent")
+            .order_by("created_at")[:50],
+            "pending_access_requests": AccessRequest.objects.filter(status=AccessRequestStatus.PENDING)
+            .select_related("intent")
+            .order_by("created_at")[:50],
+            "budget_overruns": BudgetOverrun.objects.filter(acknowledged_at__isnull=True)
+            .select_related("intent")
+            .order_by("-created_at")[:50],
+        }
+        return super().index(request, {**queues, **(extra_context or {})})

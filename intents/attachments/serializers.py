@@ -1,0 +1,82 @@
+"""The wire shapes of attachments (RFC-0005): both 0.9.1 clients' field names are accepted and written."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from .models import Attachment
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+    storage_url = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="uploaded_by", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815  the 0.9.1 client reads it
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "intent_id",
+            "filename",
+            "mime_type",
+            "size",
+            "storage_url",
+            "sha256",
+            "metadata",
+            "uploaded_by",
+            "created_by",
+            "created_at",
+            "createdAt",
+        ]
+
+    def get_storage_url(self, attachment) -> str:
+        if attachment.external_url:
+            return attachment.external_url
+        path = f"/api/v1/intents/{attachment.intent_id}/attachments/{attachment.pk}/content"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentRegisterSerializer(serializers.Serializer):
+    """Registering a file stored elsewhere. The async 0.9.1 client's names are accepted too."""
+
+    filename = serializers.CharField(max_length=255)
+    mime_type = serializers.CharField(max_length=255, required=False)
+    content_type = serializers.CharField(max_length=255, required=False, help_text="Alias of mime_type.")
+    size = serializers.IntegerField(min_value=0, required=False)
+    size_bytes = serializers.IntegerField(min_value=0, required=False, help_text="Alias of size.")
+    storage_url = serializers.URLField(max_length=2000, required=False)
+    url = serializers.URLField(max_length=2000, required=False, help_text="Alias of storage_url.")
+    metadata = serializers.DictField(default=dict)
+
+    def validate(self, attrs):
+        resolved = {"filename": attrs["filename"], "metadata": attrs["metadata"]}
+        for name, alias, default in [("mime_type", "content_type", None), ("size", "size_bytes", 0)]:
+            resolved[name] = attrs.get(name, attrs.get(alias, default))
+            if resolved[name] is None:
+                raise serializers.ValidationError({name: [serializers.ErrorDetail("Field required", "required")]})
+        resolved["storage_url"] = attrs.get("storage_url", attrs.get("url"))
+        if not resolved["storage_url"]:
+            raise serializers.ValidationError(
+                {"storage_url": [serializers.ErrorDetail("Field required; or upload the file itself", "required")]}
+            )
+        return resolved
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    filename = serializers.CharField(max_length=255, required=False)
+    mime_type = serializers.CharField(max_length=255, required=False)
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate_file(self, uploaded):
+        limit = settings.OPENINTENT_MAX_ATTACHMENT_BYTES
+        if uploaded.size > limit:
+            raise serializers.ValidationError(f"File is {uploaded.size} bytes; the limit is {limit} bytes")
+        return uploaded
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Input should be a valid dictionary", code="not_a_dict")
+        return value

@@ -1,0 +1,86 @@
+"""Intents (RFC-0001): the goal, its versioned state, its status machine and the agents assigned to it."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class IntentStatus(models.TextChoices):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+# RFC-0001 state machine. Terminal states have no way out.
+TRANSITIONS = {
+    IntentStatus.DRAFT: {IntentStatus.ACTIVE, IntentStatus.ABANDONED},
+    IntentStatus.ACTIVE: {IntentStatus.BLOCKED, IntentStatus.COMPLETED, IntentStatus.ABANDONED},
+    IntentStatus.BLOCKED: {IntentStatus.ACTIVE, IntentStatus.ABANDONED},
+    IntentStatus.COMPLETED: set(),
+    IntentStatus.ABANDONED: set(),
+}
+TERMINAL = {IntentStatus.COMPLETED, IntentStatus.ABANDONED}
+
+
+class Intent(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    created_by = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", db_index=False
+    )
+    constraints = models.JSONField(default=dict, blank=True)
+    state = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=IntentStatus.choices, default=IntentStatus.DRAFT)
+    confidence = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Ids this intent depends on, in the order they were added: a copy of its IntentDependency rows, written in
+    # the same transaction by the only functions that add or remove them, so reading an intent needs no join.
+    # The rows stay the source for the reverse direction (dependents), which is indexed.
+    depends_on = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="intent_recent"),
+            # With the id last, each filtered list walks its index in the exact order it returns (no sort).
+            models.Index(fields=["status", "-created_at", "-id"], name="intent_status_order"),
+            models.Index(fields=["created_by", "-created_at", "-id"], name="intent_creator_order"),
+            models.Index(fields=["parent", "-created_at"], name="intent_parent_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(name="intent_confidence_range", condition=Q(confidence__lte=100)),
+            models.CheckConstraint(name="intent_status_valid", condition=Q(status__in=IntentStatus.values)),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL
+
+    def can_become(self, status):
+        return status in TRANSITIONS[IntentStatus(self.status)]
+
+
+class AgentAssignment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="assignments")
+    agent_id = models.CharField(max_length=200, db_index=True)
+    role = models.CharField(max_length=100, default="worker")
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assigned_at"]
+        constraints = [models.UniqueConstraint(fields=["intent", "agent_id"], name="assignment_unique")]
+
+    def __str__(self):
+        return f"{self.agent_id} ({self.role})"

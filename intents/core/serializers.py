@@ -1,0 +1,165 @@
+"""The wire shapes of intents, their events and assignments (RFC-0001)."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from openintent_site.api import IGNORED, MAX_OFFSET, wire_datetime
+from openintent_site.events import SERVER_ONLY
+
+from .models import AgentAssignment, IntentStatus
+from .patches import OPERATIONS
+
+
+class IntentSerializer(serializers.Serializer):
+    # Declared field by field rather than a ModelSerializer: it is on every hot path, and introspecting the
+    # model for each response costs more than the rest of the serialisation.
+    id = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    created_by = serializers.CharField(read_only=True)
+    # Both names: 0.9.1 used one per route and its client reads the other.
+    parent_id = serializers.SerializerMethodField()
+    parent_intent_id = serializers.SerializerMethodField()
+    depends_on = serializers.ListField(child=serializers.CharField(), read_only=True)
+    constraints = serializers.JSONField(read_only=True)
+    state = serializers.JSONField(read_only=True)
+    status = serializers.ChoiceField(choices=IntentStatus.choices, read_only=True)
+    confidence = serializers.IntegerField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_parent_id(self, intent) -> str | None:
+        return str(intent.parent_id) if intent.parent_id else None
+
+    get_parent_intent_id = get_parent_id
+
+    def to_representation(self, intent):
+        # The fields above document the shape; building it directly costs a tenth of DRF's field-by-field walk,
+        # and this is the body of nearly every response. tests/intents/test_wire_shapes.py keeps the two equal.
+        parent_id = self.get_parent_id(intent)
+        return {
+            "id": str(intent.pk),
+            "title": intent.title,
+            "description": intent.description,
+            "created_by": intent.created_by,
+            "parent_id": parent_id,
+            "parent_intent_id": parent_id,
+            "depends_on": intent.depends_on,
+            "constraints": intent.constraints,
+            "state": intent.state,
+            "status": intent.status,
+            "confidence": intent.confidence,
+            "version": intent.version,
+            "created_at": wire_datetime(intent.created_at),
+            "updated_at": wire_datetime(intent.updated_at),
+        }
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+    event_type = serializers.CharField(read_only=True)
+    actor = serializers.CharField(read_only=True)
+    payload = serializers.JSONField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    intent_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = AgentAssignment
+        fields = ["id", "intent_id", "agent_id", "role", "assigned_at"]
+
+
+@extend_schema_field({"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]})
+class ConstraintsField(serializers.Field):
+    """An object; the list the 0.9.1 client sends is kept as ``{"rules": [...]}`` (``{}`` when empty)."""
+
+    default_error_messages = {"invalid": "Input should be a valid dictionary or list of rules"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            return data
+        if isinstance(data, list):
+            return {"rules": data} if data else {}
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+class IntentCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500)
+    description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+    constraints = ConstraintsField(default=dict)
+    state = serializers.DictField(default=dict)
+    depends_on = serializers.ListField(child=serializers.CharField(), default=list)
+    confidence = serializers.IntegerField(min_value=0, max_value=100, default=0)
+
+
+class TopLevelIntentCreateSerializer(IntentCreateSerializer):
+    status = serializers.ChoiceField(choices=[IntentStatus.DRAFT, IntentStatus.ACTIVE], default=IntentStatus.DRAFT)
+    parent_intent_id = serializers.CharField(allow_null=True, required=False)
+    parent_id = serializers.CharField(allow_null=True, required=False)
+    created_by = serializers.CharField(allow_null=True, required=False, help_text=IGNORED)
+
+
+class PatchSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=OPERATIONS)
+    path = serializers.CharField(trim_whitespace=False)
+    value = serializers.JSONField(required=False, allow_null=True, default=None)
+
+
+class StatePatchSerializer(serializers.Serializer):
+    patches = PatchSerializer(many=True, required=False, default=list)
+    state = serializers.DictField(required=False, default=dict, help_text="Shorthand: each key becomes a set op.")
+
+    def validate(self, attrs):
+        patches = attrs["patches"] or [
+            {"op": "set", "path": key, "value": value} for key, value in attrs["state"].items()
+        ]
+        for index, patch in enumerate(patches):
+            if not [segment for segment in patch["path"].split("/") if segment]:
+                raise serializers.ValidationError({"patches": {index: {"path": ["Path must name a key of the state"]}}})
+        return [dict(patch) for patch in patches]
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IntentStatus.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EventCreateSerializer(serializers.Serializer):
+    event_type = serializers.CharField(max_length=100)
+    actor = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
+    payload = serializers.DictField(default=dict)
+
+    def validate_event_type(self, value):
+        if value in SERVER_ONLY:
+            raise serializers.ValidationError(f"'{value}' is written by the server itself and cannot be posted")
+        return value
+
+
+class AssignAgentSerializer(serializers.Serializer):
+    agent_id = serializers.CharField(max_length=200)
+    role = serializers.CharField(max_length=100, default="worker")
+
+
+class IntentListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IntentStatus.choices, required=False)
+    created_by = serializers.CharField(required=False)
+    parent_id = serializers.CharField(required=False, help_text="Only the children of this intent.")
+    q = serializers.CharField(required=False, help_text="Case-insensitive search in titles.")
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    cursor = serializers.CharField(required=False, help_text="`next_cursor` of the previous page.")
+
+
+class EventListQuerySerializer(serializers.Serializer):
+    event_type = serializers.CharField(required=False)
+    since = serializers.DateTimeField(required=False, help_text="Only events created after this time.")
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)

@@ -1,0 +1,82 @@
+"""Leases (RFC-0003): exclusive, expiring claims on one scope of an intent."""
+
+import uuid
+
+from django.db import connection, models
+from django.db.models import Q
+from django.utils import timezone
+
+from intents.core.models import Intent
+
+
+class LeaseStatus(models.TextChoices):
+    ACTIVE = "active"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class LeaseQuerySet(models.QuerySet):
+    def held(self, now=None):
+        return self.filter(status=LeaseStatus.ACTIVE, expires_at__gt=now or timezone.now())
+
+    def lapsed(self, now=None):
+        return self.filter(status=LeaseStatus.ACTIVE, expires_at__lte=now or timezone.now())
+
+    def held_by_another(self, intent, scopes, holder):
+        """The earliest-acquired lease in force on one of ``scopes`` of ``intent`` held by someone other than
+        ``holder``, or None.
+
+        Plain SQL because every state patch asks, under the intent's row lock (and in a statement of its own after
+        the lock, so it sees every lease committed before the lock was granted): the same query built with the ORM
+        cost a patch 0.5 ms, most of it compiling."""
+        scopes = sorted(scopes)
+        if not scopes:
+            return None
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        marks = ", ".join(["%s"] * len(scopes))
+        sql = (
+            f"SELECT * FROM {table} WHERE intent_id = %s AND status = %s AND expires_at > %s"
+            f" AND scope IN ({marks}) AND NOT (holder = %s) ORDER BY acquired_at LIMIT 1"
+        )
+        intent_id = self.model._meta.get_field("intent").get_db_prep_value(intent.pk, connection)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        return next(iter(self.raw(sql, [intent_id, str(LeaseStatus.ACTIVE), now, *scopes, holder])), None)
+
+
+class Lease(models.Model):
+    """An exclusive, expiring claim on one scope of an intent.
+
+    The partial unique constraint lets at most one lease per (intent, scope) be ``active`` in the database,
+    whatever number of processes race for it; a lapsed lease is moved to ``expired`` before a new one is granted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="leases")
+    scope = models.CharField(max_length=200)
+    holder = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=LeaseStatus.choices, default=LeaseStatus.ACTIVE)
+    acquired_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LeaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["acquired_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["intent", "scope"], condition=Q(status="active"), name="lease_one_active_per_scope"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="lease_status_expiry")]
+
+    def __str__(self):
+        return f"{self.scope} held by {self.holder}"
+
+    @property
+    def effective_status(self):
+        """``active`` leases whose time has run out read as ``expired`` before the sweep records it."""
+        if self.status == LeaseStatus.ACTIVE and self.expires_at <= timezone.now():
+            return LeaseStatus.EXPIRED
+        return self.status

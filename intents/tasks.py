@@ -1,0 +1,76 @@
+"""The intents app's background jobs. Each is safe to run in several workers at once.
+
+Periodic ones are scheduled by Celery beat (``CELERY_BEAT_SCHEDULE`` in settings); the others are queued once the
+write that calls for them has committed: ``on_event_committed`` reads the committed event and queues what it needs.
+"""
+
+import logging
+
+from celery import shared_task
+
+from openintent_site.events import EventType
+
+from .access.services import expire_grants as expire_access_grants
+from .leases.services import expire_lapsed_leases
+from .retries import services as retries
+from .subscriptions import delivery
+from .subscriptions.models import DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def expire_leases():
+    expired = expire_lapsed_leases()
+    if expired:
+        logger.info("expired %d lapsed leases", expired)
+    return expired
+
+
+@shared_task
+def expire_grants():
+    expired = expire_access_grants()
+    if expired:
+        logger.info("expired %d access grants", expired)
+    return expired
+
+
+@shared_task
+def run_retry(failure_id):
+    """The attempt a retry policy scheduled after a failure."""
+    return retries.run_retry(failure_id)
+
+
+@shared_task
+def deliver_webhook(delivery_id):
+    """One attempt at POSTing an event to a subscription's webhook; a failed attempt queues the next one."""
+    attempted = delivery.deliver(delivery_id)
+    if attempted is None:
+        return None
+    if attempted.status == DeliveryStatus.PENDING:
+        deliver_webhook.apply_async(args=[attempted.pk], countdown=delivery.backoff(attempted.attempts))
+    return attempted.status
+
+
+@shared_task
+def deliver_due_webhooks():
+    due = delivery.due()
+    for pk in due:
+        deliver_webhook.apply_async(args=[pk], countdown=0)
+    if due:
+        logger.info("queued %d due webhook deliveries", len(due))
+    return len(due)
+
+
+def on_event_committed(sender, event, **kwargs):
+    """Queue the jobs a committed event calls for: the retry its failure scheduled, and its webhook deliveries."""
+    if event.event_type == EventType.FAILURE_RECORDED and "retry_delay_ms" in event.payload:
+        delay = event.payload["retry_delay_ms"] / 1000
+        run_retry.apply_async(args=[event.payload["failure_id"]], countdown=delay)
+    # The write has committed and its response is on the way; a failure here (the broker down) must not turn it
+    # into an error. Deliveries already recorded are picked up again by the deliver_due_webhooks sweep.
+    try:
+        for pk in delivery.queue_deliveries(event):
+            deliver_webhook.apply_async(args=[pk], countdown=0)
+    except Exception:
+        logger.exception("could not queue webhook deliveries for event %s", event.pk)

@@ -1,0 +1,30 @@
+"""What every app's admin shares: read-only pages for what only the protocol may change, and JSON shown readably."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+
+def pretty_json(value):
+    return format_html("<pre style='margin:0'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+class ReadOnlyAdminMixin:
+    """Nothing added, changed or deleted from the admin: such records change through the API's services, where
+    each change is versioned and logged. Admin actions (revoke, acknowledge…) still go through those services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
