@@ -1,10 +1,12 @@
-"""The governance routes (RFC-0004): arbitration requests and decisions."""
+"""The governance routes (RFC-0004): arbitration requests and decisions.
+
+The lists are envelopes without paging, so they are plain ``IntentScopedView``s (a ListAPIView would change their
+shape and operation ids in the schema)."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from intents.core.api import readable_intent
+from intents.core.api import IntentScopedView
 from openintent_site.api import body
 from openintent_site.errors import NotAllowed
 
@@ -17,7 +19,7 @@ from .serializers import (
 )
 
 
-class ArbitrateView(APIView):
+class ArbitrateView(IntentScopedView):
     @extend_schema(request=ArbitrateSerializer, responses=ArbitrationSerializer, summary="Request arbitration")
     def post(self, request, intent_id):
         data = body(request, ArbitrateSerializer)
@@ -27,25 +29,32 @@ class ArbitrateView(APIView):
         return Response({"message": "Arbitration requested", **ArbitrationSerializer(arbitration).data})
 
 
-class ArbitrationListView(APIView):
+class ArbitrationListView(IntentScopedView):
+    serializer_class = ArbitrationSerializer
+
+    def get_queryset(self):
+        return self.intent.arbitrations.select_related("decision")
+
     @extend_schema(
         responses=inline_serializer("ArbitrationList", {"arbitrations": ArbitrationSerializer(many=True)}),
         summary="Arbitration requests of an intent",
     )
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        arbitrations = intent.arbitrations.select_related("decision")
-        return Response({"arbitrations": ArbitrationSerializer(arbitrations, many=True).data})
+        return Response({"arbitrations": self.get_serializer(self.get_queryset(), many=True).data})
 
 
-class DecisionListView(APIView):
+class DecisionListView(IntentScopedView):
+    serializer_class = DecisionSerializer
+
+    def get_queryset(self):
+        return self.intent.decisions.all()
+
     @extend_schema(
         responses=inline_serializer("DecisionList", {"decisions": DecisionSerializer(many=True)}),
         summary="Decisions recorded on an intent",
     )
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response({"decisions": DecisionSerializer(intent.decisions.all(), many=True).data})
+        return Response({"decisions": self.get_serializer(self.get_queryset(), many=True).data})
 
     @extend_schema(request=DecisionCreateSerializer, responses=DecisionSerializer, summary="Record a decision")
     def post(self, request, intent_id):

@@ -1,14 +1,24 @@
 """The API's conventions, shared by every app's views: how JSON is parsed, how input is validated and named in
 errors, the version a write expects, and how timestamps are written."""
 
+import base64
+import binascii
 import datetime
 import json
+import uuid
 
+import django_filters
 from django.conf import settings
+from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 
-from .answers import schema_errors
+from .answers import ERROR_TYPES, schema_errors
 from .errors import InvalidInput, RuleViolation
 
 NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
@@ -152,3 +162,159 @@ IGNORED = "Accepted for compatibility; the caller's principal is recorded."
 
 # Databases take a 64-bit OFFSET at most; a larger one would fail the query with a 500.
 MAX_OFFSET = 2**31 - 1
+
+
+class Metadata(SimpleMetadata):
+    """OPTIONS answers name the view and what it parses and renders, without ``actions``: describing a POST body
+    from the serializer a view lists with would be wrong, and a view whose serializer takes arguments would fail."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+# Lists -------------------------------------------------------------------------------------------------------
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """django-filter's choice filter, with a bad value worded as DRF words it (what the routes answered before)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("error_messages", {"invalid_choice": '"%(value)s" is not a valid choice.'})
+        super().__init__(*args, **kwargs)
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, with an invalid filter answered as 422 naming each ``query`` field."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            params = request.query_params
+            raise InvalidInput(
+                [
+                    {
+                        "type": ERROR_TYPES.get(error.code, "value_error"),
+                        "loc": ["query", field],
+                        "msg": " ".join(error.messages),
+                        "input": params.get(field),
+                    }
+                    for field, errors in filterset.form.errors.as_data().items()
+                    for error in errors
+                ]
+            )
+        return filterset.qs
+
+
+class LimitOffsetPagination(BasePagination):
+    """A page read with ``limit`` and ``offset``. Answered as a bare list, or with ``envelope`` as
+    ``{<envelope>: [...], "limit", "offset"}``: the shapes the 0.9.1 client parses, route by route."""
+
+    default_limit = 50
+    max_limit = 200
+    envelope = None
+
+    def bounds_serializer(self):
+        return type(
+            "PageBounds",
+            (serializers.Serializer,),
+            {
+                "limit": serializers.IntegerField(min_value=1, max_value=self.max_limit, default=self.default_limit),
+                "offset": serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0),
+            },
+        )
+
+    def read_bounds(self, request):
+        bounds = query(request, self.bounds_serializer())
+        self.limit, self.offset = bounds["limit"], bounds["offset"]
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.read_bounds(request)
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_paginated_response(self, data):
+        if self.envelope is None:
+            return Response(data)
+        return Response({self.envelope: data, "limit": self.limit, "offset": self.offset})
+
+    def get_paginated_response_schema(self, schema):
+        if self.envelope is None:
+            return schema
+        return {
+            "type": "object",
+            "required": [self.envelope],
+            "properties": {
+                self.envelope: schema,
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        limit = {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit}
+        return [
+            {"name": "limit", "required": False, "in": "query", "schema": limit},
+            {
+                "name": "offset",
+                "required": False,
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
+        ]
+
+
+class CursorPagination(LimitOffsetPagination):
+    """Limit and offset, and a ``cursor`` that continues after the last item of the page before, however many
+    items were added meanwhile: ``next_cursor`` in the envelope, null on the last page. The queryset comes ordered
+    newest first by ``(created_at, pk)``."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.read_bounds(request)
+        cursor = request.query_params.get("cursor")
+        if cursor is not None:
+            created_at, pk = self.decode(cursor)
+            queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+        page = list(queryset[self.offset : self.offset + self.limit + 1])
+        self.next_cursor = self.encode(page[self.limit - 1]) if len(page) > self.limit else None
+        return page[: self.limit]
+
+    def get_paginated_response(self, data):
+        return Response(
+            {self.envelope: data, "limit": self.limit, "offset": self.offset, "next_cursor": self.next_cursor}
+        )
+
+    def get_paginated_response_schema(self, schema):
+        envelope = super().get_paginated_response_schema(schema)
+        envelope["properties"]["next_cursor"] = {"type": "string", "nullable": True}
+        return envelope
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "`next_cursor` of the previous page.",
+                "schema": {"type": "string"},
+            },
+        ]
+
+    @staticmethod
+    def encode(item):
+        raw = f"{item.created_at.isoformat()}|{item.pk}"
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    @staticmethod
+    def decode(cursor):
+        try:
+            created_at, raw_pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+            pk = uuid.UUID(raw_pk)
+            moment = datetime.datetime.fromisoformat(created_at)
+            if moment.tzinfo is None:
+                raise ValueError(cursor)
+            # Back in UTC, as issued: an offset the database cannot hold (PostgreSQL's end at ±15:59) was a 500.
+            return moment.astimezone(datetime.UTC), pk
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+            raise InvalidInput.field(["query", "cursor"], "Not a cursor this server issued", cursor) from None

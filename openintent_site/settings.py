@@ -122,6 +122,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["openintent_site.api.LenientJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "openintent_site.answers.exception_handler",
+    "DEFAULT_METADATA_CLASS": "openintent_site.api.Metadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Naive UTC with microseconds: what the 0.9.1 client parses on every Python it supports.

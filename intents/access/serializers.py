@@ -86,7 +86,3 @@ class AccessDecisionSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True, default=None)
     reason = serializers.CharField(allow_null=True, allow_blank=True, default=None)
     decided_by = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
-
-
-class AccessRequestListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["pending", "approved", "denied"], required=False)

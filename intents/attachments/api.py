@@ -5,32 +5,26 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from intents.access.models import Permission
-from intents.core.api import envelope, readable_intent
+from intents.core.api import IntentScopedView, envelope
+from intents.core.services import as_uuid
 from openintent_site.api import LenientJSONParser, body, validate
 from openintent_site.errors import NotFound
 
 from . import services as attachments
 from .serializers import AttachmentRegisterSerializer, AttachmentSerializer, AttachmentUploadSerializer
 
-READ = Permission.READ
 
-
-class AttachmentListView(APIView):
+class AttachmentListView(IntentScopedView):
     parser_classes = [LenientJSONParser, MultiPartParser]
+    serializer_class = AttachmentSerializer
+
+    def get_queryset(self):
+        return self.intent.attachments.all()
 
     @extend_schema(responses=envelope("attachments", AttachmentSerializer), summary="Attachments of an intent")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response(
-            {
-                "attachments": AttachmentSerializer(
-                    intent.attachments.all(), many=True, context={"request": request}
-                ).data
-            }
-        )
+        return Response({"attachments": self.get_serializer(self.get_queryset(), many=True).data})
 
     @extend_schema(
         request={"application/json": AttachmentRegisterSerializer, "multipart/form-data": AttachmentUploadSerializer},
@@ -49,17 +43,25 @@ class AttachmentListView(APIView):
         return Response(AttachmentSerializer(attachment, context={"request": request}).data)
 
 
-class AttachmentDetailView(APIView):
+class AttachmentDetailView(IntentScopedView):
     @extend_schema(responses={204: None}, summary="Delete an attachment and its stored file")
     def delete(self, request, intent_id, attachment_id):
         attachments.delete(intent_id, attachment_id, request.user.id)
         return Response(status=204)
 
 
-class AttachmentContentView(APIView):
+class AttachmentContentView(IntentScopedView):
+    def get_object(self):
+        # Within ``self.intent``, which ReadPermission has checked; an id that is no UUID names no attachment.
+        pk = as_uuid(self.kwargs["attachment_id"])
+        attachment = self.intent.attachments.filter(pk=pk).first() if pk else None
+        if attachment is None:
+            raise NotFound("Attachment not found")
+        return attachment
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download a file")
     def get(self, request, intent_id, attachment_id):
-        attachment = attachments.find(intent_id, attachment_id, request.user.id, READ)
+        attachment = self.get_object()
         if not attachment.file:
             raise NotFound("This attachment is stored elsewhere; fetch its storage_url")
         return FileResponse(

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED, MAX_OFFSET, wire_datetime
+from openintent_site.api import IGNORED, wire_datetime
 from openintent_site.events import SERVER_ONLY
 
 from .models import AgentAssignment, IntentStatus
@@ -146,20 +146,3 @@ class EventCreateSerializer(serializers.Serializer):
 class AssignAgentSerializer(serializers.Serializer):
     agent_id = serializers.CharField(max_length=200)
     role = serializers.CharField(max_length=100, default="worker")
-
-
-class IntentListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=IntentStatus.choices, required=False)
-    created_by = serializers.CharField(required=False)
-    parent_id = serializers.CharField(required=False, help_text="Only the children of this intent.")
-    q = serializers.CharField(required=False, help_text="Case-insensitive search in titles.")
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
-    cursor = serializers.CharField(required=False, help_text="`next_cursor` of the previous page.")
-
-
-class EventListQuerySerializer(serializers.Serializer):
-    event_type = serializers.CharField(required=False)
-    since = serializers.DateTimeField(required=False, help_text="Only events created after this time.")
-    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)

@@ -3,10 +3,9 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from intents.access.policy import readable_among
-from intents.core.api import IF_MATCH, envelope, intent_response, readable_intent
+from intents.core.api import IF_MATCH, IntentScopedView, envelope, intent_response
 from intents.core.serializers import IntentCreateSerializer, IntentSerializer
 from intents.core.services import create_intent
 from openintent_site.api import body, expected_version
@@ -15,12 +14,25 @@ from . import services
 from .serializers import DependencySerializer
 
 
-class ChildrenView(APIView):
-    @extend_schema(responses=envelope("children", IntentSerializer), summary="Immediate children")
-    def get(self, request, intent_id):
-        children = readable_among(services.children_of(readable_intent(request, intent_id)), request.user.id)
-        return Response({"children": IntentSerializer(children, many=True).data})
+def graph_list_view(name, finder, summary):
+    """A view whose GET answers ``{name: [intent, ...]}`` for one relation of the graph, leaving out the intents
+    the caller cannot read. Not paged: a relation is answered whole."""
 
+    class GraphListView(IntentScopedView):
+        serializer_class = IntentSerializer
+
+        def get_queryset(self):
+            return readable_among(finder(self.intent), self.request.user.id)
+
+        @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
+        def get(self, request, intent_id):
+            return Response({name: self.get_serializer(self.get_queryset(), many=True).data})
+
+    GraphListView.__name__ = f"{name.title()}View"
+    return GraphListView
+
+
+class ChildrenView(graph_list_view("children", services.children_of, "Immediate children")):
     @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
     def post(self, request, intent_id):
         data = body(request, IntentCreateSerializer)
@@ -28,33 +40,7 @@ class ChildrenView(APIView):
         return intent_response(intent)
 
 
-def graph_list_view(name, finder, summary):
-    """A read-only view answering ``{name: [intent, ...]}`` for one relation of the graph, leaving out the intents
-    the caller cannot read."""
-
-    class GraphListView(APIView):
-        @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
-        def get(self, request, intent_id):
-            intents = readable_among(finder(readable_intent(request, intent_id)), request.user.id)
-            return Response({name: IntentSerializer(intents, many=True).data})
-
-    GraphListView.__name__ = f"{name.title()}View"
-    return GraphListView
-
-
-DescendantsView = graph_list_view("descendants", services.descendants_of, "All descendants, depth first")
-AncestorsView = graph_list_view("ancestors", services.ancestors_of, "The parent chain, nearest first")
-DependentsView = graph_list_view("dependents", services.dependents_of, "Intents that depend on this one")
-ReadyView = graph_list_view("ready", lambda intent: services.readiness_of_children(intent)[0], "Children ready to run")
-BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_children(intent)[1], "Children waiting")
-
-
-class DependenciesView(APIView):
-    @extend_schema(responses=envelope("dependencies", IntentSerializer), summary="Intents this one depends on")
-    def get(self, request, intent_id):
-        dependencies = readable_among(services.dependencies_of(readable_intent(request, intent_id)), request.user.id)
-        return Response({"dependencies": IntentSerializer(dependencies, many=True).data})
-
+class DependenciesView(graph_list_view("dependencies", services.dependencies_of, "Intents this one depends on")):
     @extend_schema(
         request=DependencySerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Add a dependency"
     )
@@ -65,7 +51,14 @@ class DependenciesView(APIView):
         return intent_response(intent)
 
 
-class DependencyDetailView(APIView):
+DescendantsView = graph_list_view("descendants", services.descendants_of, "All descendants, depth first")
+AncestorsView = graph_list_view("ancestors", services.ancestors_of, "The parent chain, nearest first")
+DependentsView = graph_list_view("dependents", services.dependents_of, "Intents that depend on this one")
+ReadyView = graph_list_view("ready", lambda intent: services.readiness_of_children(intent)[0], "Children ready to run")
+BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_children(intent)[1], "Children waiting")
+
+
+class DependencyDetailView(IntentScopedView):
     @extend_schema(responses=IntentSerializer, parameters=[IF_MATCH], summary="Remove a dependency")
     def delete(self, request, intent_id, dependency_id):
         version = expected_version(request)
@@ -73,8 +66,7 @@ class DependencyDetailView(APIView):
         return intent_response(intent)
 
 
-class GraphView(APIView):
+class GraphView(IntentScopedView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The graph reachable from an intent, with aggregates")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response(services.graph_of(intent, lambda nodes: readable_among(nodes, request.user.id)))
+        return Response(services.graph_of(self.intent, lambda nodes: readable_among(nodes, request.user.id)))

@@ -3,9 +3,8 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from intents.core.api import envelope, readable_intent
+from intents.core.api import IntentScopedView, envelope
 from openintent_site.answers import register_object_serializer
 from openintent_site.api import body, query
 
@@ -17,13 +16,18 @@ from .serializers import LeaseAcquireSerializer, LeaseListQuerySerializer, Lease
 register_object_serializer(Lease, LeaseSerializer)
 
 
-class LeaseListView(APIView):
+class LeaseListView(IntentScopedView):
+    serializer_class = LeaseSerializer
+
+    def get_queryset(self):
+        # `include` is no filter: left out, it still narrows the list to the leases in force.
+        include = query(self.request, LeaseListQuerySerializer)["include"]
+        leases = self.intent.leases.all() if include == "all" else self.intent.leases.held()
+        return leases.order_by("acquired_at")
+
     @extend_schema(parameters=[LeaseListQuerySerializer], responses=envelope("leases", LeaseSerializer))
     def get(self, request, intent_id):
-        params = query(request, LeaseListQuerySerializer)
-        intent = readable_intent(request, intent_id)
-        leases = intent.leases.all() if params["include"] == "all" else intent.leases.held()
-        return Response({"leases": LeaseSerializer(leases.order_by("acquired_at"), many=True).data})
+        return Response({"leases": self.get_serializer(self.get_queryset(), many=True).data})
 
     @extend_schema(request=LeaseAcquireSerializer, responses=LeaseSerializer, summary="Acquire a lease")
     def post(self, request, intent_id):
@@ -32,7 +36,7 @@ class LeaseListView(APIView):
         return Response(LeaseSerializer(lease).data)
 
 
-class LeaseDetailView(APIView):
+class LeaseDetailView(IntentScopedView):
     @extend_schema(request=LeaseRenewSerializer, responses=LeaseSerializer, summary="Renew a lease (holder only)")
     def patch(self, request, intent_id, lease_id):
         data = body(request, LeaseRenewSerializer)

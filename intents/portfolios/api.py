@@ -1,20 +1,21 @@
 """The portfolio routes (RFC-0007)."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intents.core.api import envelope, readable_intent
+from intents.core.api import IntentScopedView, envelope
 from intents.core.serializers import IntentSerializer
-from openintent_site.api import body, query
+from openintent_site.api import QueryFilterBackend, body
 
 from . import services as portfolio_services
+from .filters import PortfolioFilter
+from .models import Portfolio
 from .serializers import (
     MembershipCreateSerializer,
     MembershipSerializer,
     PortfolioCreateSerializer,
-    PortfolioListQuerySerializer,
     PortfolioSerializer,
     PortfolioStatusSerializer,
     PortfolioUpdateSerializer,
@@ -40,18 +41,23 @@ def members_body(portfolio, principal_id):
 PORTFOLIO_LIST = envelope("portfolios", PortfolioSerializer)
 
 
-class PortfolioListView(APIView):
+class PortfolioListView(generics.GenericAPIView):
+    # Names the model to the schema generator, for the filters' parameters; the list is get_queryset's.
+    queryset = Portfolio.objects.none()
+    filter_backends = [QueryFilterBackend]
+    filterset_class = PortfolioFilter
+
+    def get_queryset(self):
+        return portfolio_services.portfolios_of(self.request.user.id)
+
     @extend_schema(
-        parameters=[PortfolioListQuerySerializer],
         responses=PORTFOLIO_LIST,
         summary="The caller's portfolios, oldest first",
         operation_id="portfolios_list",
+        filters=True,
     )
     def get(self, request):
-        params = query(request, PortfolioListQuerySerializer)
-        portfolios = portfolio_services.portfolios_of(request.user.id, params.get("created_by"))
-        if "status" in params:
-            portfolios = portfolios.filter(status=params["status"])
+        portfolios = self.filter_queryset(self.get_queryset())
         return Response({"portfolios": portfolio_body(portfolios, request.user.id, many=True)})
 
     @extend_schema(request=PortfolioCreateSerializer, responses=PortfolioSerializer, summary="Create a portfolio")
@@ -123,9 +129,10 @@ class PortfolioIntentDetailView(APIView):
         return Response({"message": "Intent removed from portfolio"})
 
 
-class IntentPortfoliosView(APIView):
+class IntentPortfoliosView(IntentScopedView):
+    def get_queryset(self):
+        return portfolio_services.portfolios_containing(self.intent, self.request.user.id)
+
     @extend_schema(responses=PORTFOLIO_LIST, summary="The caller's portfolios holding it")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        portfolios = portfolio_services.portfolios_containing(intent, request.user.id)
-        return Response({"portfolios": portfolio_body(portfolios, request.user.id, many=True)})
+        return Response({"portfolios": portfolio_body(self.get_queryset(), request.user.id, many=True)})

@@ -106,8 +106,3 @@ class MembershipCreateSerializer(serializers.Serializer):
     intent_id = serializers.CharField()
     role = serializers.ChoiceField(choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     priority = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1, default=0)
-
-
-class PortfolioListQuerySerializer(serializers.Serializer):
-    created_by = serializers.CharField(required=False, allow_blank=True, help_text="Exact match; empty: no filter.")
-    status = serializers.ChoiceField(choices=PortfolioStatus.choices, required=False)

@@ -30,11 +30,8 @@ def get_portfolio(portfolio_id, principal_id, lock=False):
     return portfolio
 
 
-def portfolios_of(principal_id, created_by=None):
-    portfolios = Portfolio.objects.filter(owner=principal_id)
-    if created_by:
-        portfolios = portfolios.filter(created_by=created_by)
-    return portfolios.order_by("created_at", "id")
+def portfolios_of(principal_id):
+    return Portfolio.objects.filter(owner=principal_id).order_by("created_at", "id")
 
 
 def portfolios_containing(intent, principal_id):

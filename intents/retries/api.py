@@ -2,19 +2,18 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from intents.core.api import envelope, readable_intent
+from intents.core.api import IntentScopedView, envelope
 from openintent_site.api import body
 
 from . import services as retries
 from .serializers import FailureCreateSerializer, FailureSerializer, RetryPolicyInputSerializer, RetryPolicySerializer
 
 
-class RetryPolicyView(APIView):
+class RetryPolicyView(IntentScopedView):
     @extend_schema(responses=RetryPolicySerializer, summary="The intent's retry policy")
     def get(self, request, intent_id):
-        return Response(RetryPolicySerializer(retries.policy_of(intent_id, request.user.id)).data)
+        return Response(RetryPolicySerializer(retries.policy_of(self.intent)).data)
 
     @extend_schema(request=RetryPolicyInputSerializer, responses=RetryPolicySerializer, summary="Set the policy")
     def put(self, request, intent_id):
@@ -22,11 +21,15 @@ class RetryPolicyView(APIView):
         return Response(RetryPolicySerializer(retries.set_policy(intent_id, request.user.id, **data)).data)
 
 
-class FailureListView(APIView):
+class FailureListView(IntentScopedView):
+    serializer_class = FailureSerializer
+
+    def get_queryset(self):
+        return self.intent.failures.all()
+
     @extend_schema(responses=envelope("failures", FailureSerializer), summary="Failures of an intent")
     def get(self, request, intent_id):
-        intent = readable_intent(request, intent_id)
-        return Response({"failures": FailureSerializer(intent.failures.all(), many=True).data})
+        return Response({"failures": self.get_serializer(self.get_queryset(), many=True).data})
 
     @extend_schema(request=FailureCreateSerializer, responses=FailureSerializer, summary="Record a failure")
     def post(self, request, intent_id):

@@ -34,8 +34,7 @@ def set_policy(intent_id, principal_id, **fields):
     return policy
 
 
-def policy_of(intent_id, principal_id):
-    intent = get_intent(intent_id, principal_id=principal_id, needs=Permission.READ)
+def policy_of(intent):
     policy = RetryPolicy.objects.filter(intent=intent).first()
     if policy is None:
         raise NotFound("No retry policy set")

@@ -22,25 +22,26 @@ from intents.portfolios.models import PortfolioMembership
 from intents.portfolios.services import get_portfolio
 from openintent_site.api import wire_datetime
 from openintent_site.errors import NotFound
+from openintent_site.events import EventType
 from openintent_site.models import IntentEvent
 
 BATCH = 500
 
 # The names the 0.9.1 SDK dispatches its handlers on; any other event type travels as its upper-case form.
 SDK_EVENT_NAMES = {
-    "state_patched": "STATE_CHANGED",
-    "status_changed": "STATUS_CHANGED",
-    "agent_assigned": "AGENT_ASSIGNED",
-    "lease_acquired": "LEASE_ACQUIRED",
-    "lease_released": "LEASE_RELEASED",
+    EventType.STATE_PATCHED: "STATE_CHANGED",
+    EventType.STATUS_CHANGED: "STATUS_CHANGED",
+    EventType.AGENT_ASSIGNED: "AGENT_ASSIGNED",
+    EventType.LEASE_ACQUIRED: "LEASE_ACQUIRED",
+    EventType.LEASE_RELEASED: "LEASE_RELEASED",
 }
 
 # The events that make an intent part of an agent's or a portfolio's stream, and those that end it.
-JOINS = frozenset({"agent_assigned", "added_to_portfolio"})
-LEAVES = frozenset({"agent_unassigned", "removed_from_portfolio"})
+JOINS = frozenset({EventType.AGENT_ASSIGNED, EventType.ADDED_TO_PORTFOLIO})
+LEAVES = frozenset({EventType.AGENT_UNASSIGNED, EventType.REMOVED_FROM_PORTFOLIO})
 
 # After these, what a principal may read on the intent can have changed.
-ACCESS_EVENT_PREFIXES = ("access_", "acl_", "agent_assigned", "agent_unassigned")
+ACCESS_EVENT_PREFIXES = ("access_", "acl_", EventType.AGENT_ASSIGNED, EventType.AGENT_UNASSIGNED)
 
 
 # Positions in the log ----------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class StreamEvent:
             "payload": self.payload,
             "created_at": wire_datetime(self.created_at),
         }
-        if self.event_type == "status_changed":
+        if self.event_type == EventType.STATUS_CHANGED:
             data["new_status"] = self.payload.get("status")
             data["old_status"] = self.payload.get("previous_status")
         return data

@@ -1,32 +1,38 @@
 """The webhook subscription routes (RFC-0006)."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intents.core.api import envelope
-from openintent_site.api import body, query
+from openintent_site.api import QueryFilterBackend, body
 
 from . import services as subscriptions
-from .serializers import (
-    CreatedSubscriptionSerializer,
-    SubscriptionCreateSerializer,
-    SubscriptionListQuerySerializer,
-    SubscriptionSerializer,
-)
+from .filters import SubscriptionFilter
+from .models import Subscription
+from .serializers import CreatedSubscriptionSerializer, SubscriptionCreateSerializer, SubscriptionSerializer
 
 
-class SubscriptionListView(APIView):
+class SubscriptionListView(generics.GenericAPIView):
+    serializer_class = SubscriptionSerializer
+    # Names the model to the schema generator, for the filters' parameters; the list is get_queryset's.
+    queryset = Subscription.objects.none()
+    filter_backends = [QueryFilterBackend]
+    filterset_class = SubscriptionFilter
+
+    def get_queryset(self):
+        return subscriptions.subscriptions_of(self.request.user.id)
+
     @extend_schema(
-        parameters=[SubscriptionListQuerySerializer],
         responses=envelope("subscriptions", SubscriptionSerializer),
         summary="The caller's subscriptions, oldest first",
         operation_id="subscriptions_list",
+        filters=True,
     )
     def get(self, request):
-        params = query(request, SubscriptionListQuerySerializer)
-        found = subscriptions.subscriptions_of(request.user.id, params.get("intent_id"), params.get("portfolio_id"))
-        return Response({"subscriptions": SubscriptionSerializer(found, many=True).data})
+        found = self.filter_queryset(self.get_queryset())
+        return Response({"subscriptions": self.get_serializer(found, many=True).data})
 
     @extend_schema(
         request=SubscriptionCreateSerializer,

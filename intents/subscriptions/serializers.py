@@ -43,8 +43,3 @@ class SubscriptionCreateSerializer(serializers.Serializer):
 
     def validate_event_types(self, value):
         return list(dict.fromkeys(value or []))
-
-
-class SubscriptionListQuerySerializer(serializers.Serializer):
-    intent_id = serializers.CharField(required=False, allow_blank=True)
-    portfolio_id = serializers.CharField(required=False, allow_blank=True)

@@ -45,13 +45,8 @@ def create_subscription(
     )
 
 
-def subscriptions_of(principal_id, intent_id=None, portfolio_id=None):
-    subscriptions = Subscription.objects.filter(created_by=principal_id)
-    for field, value in (("intent_id", intent_id), ("portfolio_id", portfolio_id)):
-        if value:
-            pk = as_uuid(value)
-            subscriptions = subscriptions.filter(**{field: pk}) if pk else subscriptions.none()
-    return subscriptions.order_by("created_at", "id")
+def subscriptions_of(principal_id):
+    return Subscription.objects.filter(created_by=principal_id).order_by("created_at", "id")
 
 
 def get_subscription(subscription_id, principal_id):

@@ -20,6 +20,7 @@ from intents.access.services import set_acl
 from intents.core import services
 from intents.streams import topics as streams_module
 from openintent_site.events import append_event
+from openintent_site.models import IntentEvent
 from tests.conftest import start_daphne
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
@@ -526,7 +527,7 @@ def test_an_event_committed_behind_a_running_transaction_waits_for_it_and_keeps_
     reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe")
     with psycopg.connect(server_env["DATABASE_URL"]) as slow:
         slow.execute(
-            "INSERT INTO intents_intentevent (intent_id, event_type, actor, payload, created_at) "
+            f"INSERT INTO {IntentEvent._meta.db_table} (intent_id, event_type, actor, payload, created_at) "
             "VALUES (%s, 'note', 'slow-writer', '{\"n\": \"slow\"}', now())",
             [intent["id"]],
         )
