@@ -183,10 +183,31 @@ class ChoiceFilter(django_filters.ChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with its form class built once per FilterSet rather than on every request (lists
+    are hot paths: building it cost a list request about a tenth of its time)."""
+
+    _form_classes = {}
+
+    def get_form_class(self):
+        form_class = FilterSet._form_classes.get(type(self))
+        if form_class is None:
+            form_class = FilterSet._form_classes[type(self)] = super().get_form_class()
+        return form_class
+
+
 class QueryFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, with an invalid filter answered as 422 naming each ``query`` field."""
+    """django-filter's backend, with an invalid filter answered as 422 naming each ``query`` field.
+
+    A request that names none of the filters skips the FilterSet: most list requests name none, and a FilterSet
+    copies its filters and builds a form on every request."""
 
     def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
@@ -207,6 +228,18 @@ class QueryFilterBackend(DjangoFilterBackend):
         return filterset.qs
 
 
+def bounds_serializer(default_limit, max_limit):
+    """The query serializer of ``limit`` and ``offset`` for pages of at most ``max_limit`` items."""
+    return type(
+        "PageBounds",
+        (serializers.Serializer,),
+        {
+            "limit": serializers.IntegerField(min_value=1, max_value=max_limit, default=default_limit),
+            "offset": serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0),
+        },
+    )
+
+
 class LimitOffsetPagination(BasePagination):
     """A page read with ``limit`` and ``offset``. Answered as a bare list, or with ``envelope`` as
     ``{<envelope>: [...], "limit", "offset"}``: the shapes the 0.9.1 client parses, route by route."""
@@ -214,19 +247,14 @@ class LimitOffsetPagination(BasePagination):
     default_limit = 50
     max_limit = 200
     envelope = None
+    bounds = bounds_serializer(default_limit, max_limit)
 
-    def bounds_serializer(self):
-        return type(
-            "PageBounds",
-            (serializers.Serializer,),
-            {
-                "limit": serializers.IntegerField(min_value=1, max_value=self.max_limit, default=self.default_limit),
-                "offset": serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0),
-            },
-        )
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.bounds = bounds_serializer(cls.default_limit, cls.max_limit)
 
     def read_bounds(self, request):
-        bounds = query(request, self.bounds_serializer())
+        bounds = query(request, self.bounds)
         self.limit, self.offset = bounds["limit"], bounds["offset"]
 
     def paginate_queryset(self, queryset, request, view=None):

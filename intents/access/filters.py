@@ -1,13 +1,11 @@
 """The list filters of the access routes, as django-filter FilterSets (invalid values are 422 naming the field)."""
 
-import django_filters
-
-from openintent_site.api import ChoiceFilter
+from openintent_site.api import ChoiceFilter, FilterSet
 
 from .models import AccessRequest, AccessRequestStatus
 
 
-class AccessRequestFilter(django_filters.FilterSet):
+class AccessRequestFilter(FilterSet):
     status = ChoiceFilter(choices=AccessRequestStatus.choices)
 
     class Meta:

@@ -2,14 +2,14 @@
 
 import django_filters
 
-from openintent_site.api import ChoiceFilter
+from openintent_site.api import ChoiceFilter, FilterSet
 from openintent_site.models import IntentEvent
 
 from .models import Intent, IntentStatus
 from .services import as_uuid
 
 
-class IntentFilter(django_filters.FilterSet):
+class IntentFilter(FilterSet):
     status = ChoiceFilter(choices=IntentStatus.choices)
     created_by = django_filters.CharFilter()
     parent_id = django_filters.CharFilter(method="children_of", label="Only the children of this intent.")
@@ -27,7 +27,7 @@ class IntentFilter(django_filters.FilterSet):
         return queryset.filter(parent_id=parent_pk) if parent_pk else queryset.none()
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(FilterSet):
     event_type = django_filters.CharFilter()
     since = django_filters.IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gt", label="Only events created after this time."

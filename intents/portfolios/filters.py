@@ -2,12 +2,12 @@
 
 import django_filters
 
-from openintent_site.api import ChoiceFilter
+from openintent_site.api import ChoiceFilter, FilterSet
 
 from .models import Portfolio, PortfolioStatus
 
 
-class PortfolioFilter(django_filters.FilterSet):
+class PortfolioFilter(FilterSet):
     created_by = django_filters.CharFilter(label="Exact match; empty: no filter.")
     status = ChoiceFilter(choices=PortfolioStatus.choices)
 

@@ -3,11 +3,12 @@
 import django_filters
 
 from intents.core.services import as_uuid
+from openintent_site.api import FilterSet
 
 from .models import Subscription
 
 
-class SubscriptionFilter(django_filters.FilterSet):
+class SubscriptionFilter(FilterSet):
     intent_id = django_filters.CharFilter(method="by_id")
     portfolio_id = django_filters.CharFilter(method="by_id")
 
