@@ -2,63 +2,102 @@
 
 REST requests (through DRF), SSE streams and websockets all name their caller with :func:`authenticate`."""
 
+import contextvars
 import hashlib
 from dataclasses import dataclass
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
+from django.utils.decorators import sync_and_async_middleware
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
-from .errors import NotAuthenticated
-from .models import ApiKey
+from .errors import NotAllowed, NotAuthenticated
+from .models import ApiKey, may_act_for
+
+# Agent ids are stored in columns of 200 characters; a longer header names no agent.
+MAX_AGENT_ID = 200
+
+# The principal of the key behind the current request when it acts for an agent (``Principal.via``), for the event
+# log to record next to the acting agent. Set when a request is authenticated, cleared when it ends
+# (``ActingKeyMiddleware``); empty for everything else (admin actions, Celery jobs, sweeps).
+acting_via = contextvars.ContextVar("acting_via", default="")
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: recorded as actor, holder and creator. Never the key itself."""
+    """Who is calling: recorded as actor, holder and creator. Never the key itself.
+
+    ``via`` is the key's own principal when the caller is an agent acting through that key (``X-Agent-ID``)."""
 
     id: str
     type: str = "agent"
+    via: str = ""
 
     is_authenticated = True
 
 
-def principal_from_settings(raw_key):
-    """Match ``raw_key`` against OPENINTENT_API_KEYS entries, written ``key`` or ``principal=key``."""
+@dataclass(frozen=True)
+class KeyHolder:
+    """What a key is: its own principal, and the agents it may act for."""
+
+    principal: Principal
+    acts_for: list
+
+    def acting_as(self, agent_id):
+        """The principal a request with ``X-Agent-ID: agent_id`` is made as."""
+        agent_id = (agent_id or "").strip()
+        if not agent_id or agent_id == self.principal.id:
+            return self.principal
+        if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable() or not may_act_for(self.acts_for, agent_id):
+            raise NotAllowed(
+                f"This key may not act for agent '{agent_id[:MAX_AGENT_ID]}'", agent_id=agent_id[:MAX_AGENT_ID]
+            )
+        return Principal(id=agent_id, type="agent", via=self.principal.id)
+
+
+def holder_from_settings(raw_key):
+    """Match ``raw_key`` against OPENINTENT_API_KEYS entries, written ``key`` or ``principal=key``. Such keys are
+    the operator's own (development, benchmarks) and may act for any agent."""
     for entry in settings.OPENINTENT_API_KEYS:
         principal_id, sep, key = entry.rpartition("=")
         if key == raw_key:
             if not sep:
                 principal_id = "key-" + hashlib.sha256(raw_key.encode()).hexdigest()[:12]
-            return Principal(id=principal_id)
+            return KeyHolder(Principal(id=principal_id), ["*"])
     return None
 
 
-def principal_for_key(raw_key):
+def holder_of(raw_key):
     if not raw_key:
         return None
     found = ApiKey.objects.principal_row(raw_key)
     if found is None:
-        return principal_from_settings(raw_key)
-    agent_id, username, user_is_active = found
+        return holder_from_settings(raw_key)
+    agent_id, username, user_is_active, acts_for = found
     if username is None:
-        return Principal(id=agent_id, type="agent")
-    return Principal(id=username, type="user") if user_is_active else None
+        return KeyHolder(Principal(id=agent_id, type="agent"), acts_for)
+    return KeyHolder(Principal(id=username, type="user"), acts_for) if user_is_active else None
 
 
-def authenticate(raw_key):
-    """The principal of ``raw_key``; NotAuthenticated when it is missing, unknown or revoked."""
-    principal = principal_for_key((raw_key or "").strip())
-    if principal is None:
+def authenticate(raw_key, agent_id=None):
+    """The principal a request with this key (and ``X-Agent-ID: agent_id``, if given) is made as.
+
+    NotAuthenticated when the key is missing, unknown or revoked; NotAllowed naming the agent when the key may not
+    act for it."""
+    holder = holder_of((raw_key or "").strip())
+    if holder is None:
         raise NotAuthenticated()
+    principal = holder.acting_as(agent_id)
+    acting_via.set(principal.via)
     return principal
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         try:
-            return authenticate(request.headers.get("X-API-Key")), None
+            return authenticate(request.headers.get("X-API-Key"), request.headers.get("X-Agent-ID")), None
         except NotAuthenticated:
             # DRF's own type, so that DRF marks the request unauthenticated; it is answered as NotAuthenticated.
             raise AuthenticationFailed() from None
@@ -67,3 +106,28 @@ class ApiKeyAuthentication(BaseAuthentication):
 class HasPrincipal(BasePermission):
     def has_permission(self, request, view):
         return isinstance(request.user, Principal)
+
+
+@sync_and_async_middleware
+def ActingKeyMiddleware(get_response):  # noqa: N802  Django names middleware like classes
+    """Clears ``acting_via`` after each request, so that nothing a later request or an admin action in the same
+    thread logs is taken for an agent's act through a key."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            token = acting_via.set("")
+            try:
+                return await get_response(request)
+            finally:
+                acting_via.reset(token)
+
+    else:
+
+        def middleware(request):
+            token = acting_via.set("")
+            try:
+                return get_response(request)
+            finally:
+                acting_via.reset(token)
+
+    return middleware

@@ -8,6 +8,7 @@ portfolio completion) hear of an event only once that transaction has committed.
 from django.db import models, transaction
 from django.dispatch import Signal
 
+from .auth import acting_via
 from .models import IntentEvent
 
 # The actor of what the server does on its own (sweeps, retries, fallbacks).
@@ -78,7 +79,11 @@ SERVER_ONLY = frozenset(
 
 
 def append_event(intent_id, event_type, actor, payload=None):
-    """Append one entry to an intent's log. Call it inside the write's transaction."""
-    event = IntentEvent.objects.create(intent_id=intent_id, event_type=event_type, actor=actor, payload=payload or {})
+    """Append one entry to an intent's log. Call it inside the write's transaction.
+
+    When the request being served acts for an agent through a key, the key's principal is recorded as ``via``."""
+    event = IntentEvent.objects.create(
+        intent_id=intent_id, event_type=event_type, actor=actor, via=acting_via.get(), payload=payload or {}
+    )
     transaction.on_commit(lambda: event_committed.send(sender=IntentEvent, event=event))
     return event

@@ -1,4 +1,6 @@
+import fnmatch
 import hashlib
+import json
 import secrets
 
 from django.conf import settings
@@ -6,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
+
+ONE_PRINCIPAL = "Bind the key to exactly one principal: an agent id or a user."
 
 
 def hash_key(raw_key):
@@ -18,7 +22,7 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True)
 
     def principal_row(self, raw_key):
-        """``(agent_id, username, user_is_active)`` of the active key ``raw_key``, or None.
+        """``(agent_id, username, user_is_active, acts_for)`` of the active key ``raw_key``, or None.
 
         Plain SQL on purpose: it runs on every request, and composing it through the ORM costs several times
         more than running it."""
@@ -26,16 +30,30 @@ class ApiKeyQuerySet(models.QuerySet):
         quote = connection.ops.quote_name
         keys, users = quote(ApiKey._meta.db_table), quote(get_user_model()._meta.db_table)
         sql = (
-            f"SELECT k.agent_id, u.username, u.is_active FROM {keys} k LEFT JOIN {users} u ON u.id = k.user_id "
-            "WHERE k.key_hash = %s AND k.revoked_at IS NULL"
+            f"SELECT k.agent_id, u.username, u.is_active, k.acts_for FROM {keys} k "
+            f"LEFT JOIN {users} u ON u.id = k.user_id WHERE k.key_hash = %s AND k.revoked_at IS NULL"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [hash_key(raw_key)])
-            return cursor.fetchone()
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        *principal, acts_for = row
+        # SQLite hands JSON back as text, PostgreSQL as the value.
+        return (*principal, json.loads(acts_for) if isinstance(acts_for, str) else acts_for)
+
+
+def may_act_for(acts_for, agent_id):
+    """Whether a key whose ``acts_for`` lists these agent ids and patterns (``research-*``, ``*``) may act as
+    ``agent_id``."""
+    return any(fnmatch.fnmatchcase(agent_id, pattern) for pattern in acts_for)
 
 
 class ApiKey(models.Model):
-    """A hashed API key bound to one principal: an agent id or a Django user."""
+    """A hashed API key bound to one principal: an agent id or a Django user.
+
+    ``acts_for`` lists the agents the key may act for: a request whose ``X-Agent-ID`` names one of them is made as
+    that agent, so that several agents can share one key and still each be their own identity."""
 
     name = models.CharField(max_length=100, blank=True, help_text="What the key is for.")
     prefix = models.CharField(max_length=12, editable=False, help_text="The key's first characters.")
@@ -43,6 +61,11 @@ class ApiKey(models.Model):
     agent_id = models.CharField(max_length=200, blank=True, help_text="Agent principal; leave empty for a user key.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    acts_for = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Agent ids or patterns this key may act for with X-Agent-ID, e.g. ["research-*"]; ["*"] for any.',
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +80,7 @@ class ApiKey(models.Model):
                 name="apikey_one_principal",
                 condition=(models.Q(user__isnull=True) & ~models.Q(agent_id=""))
                 | (models.Q(user__isnull=False) & models.Q(agent_id="")),
+                violation_error_message=ONE_PRINCIPAL,
             )
         ]
 
@@ -76,8 +100,11 @@ class ApiKey(models.Model):
         return self.revoked_at is not None
 
     def clean(self):
-        if bool(self.user_id) == bool(self.agent_id):
-            raise ValidationError("Bind the key to exactly one principal: an agent id or a user.")
+        if not isinstance(self.acts_for, list) or not all(isinstance(item, str) and item for item in self.acts_for):
+            raise ValidationError({"acts_for": 'A list of agent ids or patterns, e.g. ["research-*"].'})
+
+    def may_act_for(self, agent_id):
+        return may_act_for(self.acts_for, agent_id)
 
     def set_key(self, raw_key=None):
         """Store the hash of ``raw_key`` (a fresh random key when omitted) and return the raw key."""
@@ -121,6 +148,8 @@ class IntentEvent(models.Model):
     intent = models.ForeignKey("intents.Intent", on_delete=models.CASCADE, related_name="events", db_index=False)
     event_type = models.CharField(max_length=100)
     actor = models.CharField(max_length=200)
+    # The principal of the key the actor acted through, when the actor is an agent acting through a shared key.
+    via = models.CharField(max_length=200, blank=True, default="")
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -27,8 +27,9 @@ KEYS = {
 }
 
 
-def issue_key(raw_key, agent_id):
-    api_key = ApiKey(agent_id=agent_id, name="test")
+def issue_key(raw_key, agent_id, acts_for=("*",)):
+    """A key of the agent ``agent_id``; like the development keys, it may act for any agent unless told."""
+    api_key = ApiKey(agent_id=agent_id, name="test", acts_for=list(acts_for))
     api_key.set_key(raw_key)
     api_key.save()
     return api_key
@@ -36,7 +37,7 @@ def issue_key(raw_key, agent_id):
 
 @pytest.fixture
 def keys(db):
-    """The three development keys, bound to agent principals."""
+    """The three development keys, bound to agent principals (and, as seeddev issues them, acting for any agent)."""
     for raw_key, agent_id in KEYS.items():
         issue_key(raw_key, agent_id)
     return KEYS

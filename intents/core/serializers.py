@@ -61,8 +61,12 @@ class EventSerializer(serializers.Serializer):
     intent_id = serializers.CharField(read_only=True)
     event_type = serializers.CharField(read_only=True)
     actor = serializers.CharField(read_only=True)
+    via = serializers.SerializerMethodField(help_text="The principal of the key an agent acted through, or null.")
     payload = serializers.JSONField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+    def get_via(self, event) -> str | None:
+        return event.via or None
 
 
 class AssignmentSerializer(serializers.ModelSerializer):

@@ -34,7 +34,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         key = self.scope["url_route"]["kwargs"]["key"]
         self.subscription = self.pump = None
         try:
-            self.subscription = await open_subscription(raw_key, self.kind, key, query.get("last_event_id"))
+            agent_id = headers.get("x-agent-id") or query.get("agent_id")
+            self.subscription = await open_subscription(raw_key, self.kind, key, query.get("last_event_id"), agent_id)
         except DomainError as error:
             status, body = answer_for(error)
             await self.refuse(4000 + status, body, accept=True)

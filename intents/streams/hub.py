@@ -349,9 +349,10 @@ class Hub:
                 await asyncio.sleep(1)
 
 
-async def open_subscription(raw_key, kind, key, last_event_id=None):
-    """Authenticate the caller and subscribe it to a topic. Raises NotAuthenticated or another DomainError."""
-    principal = await read_log(authenticate)(raw_key)
+async def open_subscription(raw_key, kind, key, last_event_id=None, agent_id=None):
+    """Authenticate the caller (acting for ``agent_id`` when given) and subscribe it to a topic. Raises
+    NotAuthenticated or another DomainError."""
+    principal = await read_log(authenticate)(raw_key, agent_id)
     topic = await read_log(topics.open_topic)(kind, key, principal.id)
     return await hub().subscribe(topic, last_event_id)
 

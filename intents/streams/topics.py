@@ -78,7 +78,7 @@ def whole_log_after(position, limit):
     horizon = HORIZON_SQL if connection.vendor == "postgresql" else "NULL"
     table = IntentEvent._meta.db_table
     sql = (
-        f"SELECT id, txid, intent_id, event_type, actor, payload, created_at, {horizon} AS horizon FROM {table} "
+        f"SELECT id, txid, intent_id, event_type, actor, via, payload, created_at, {horizon} AS horizon FROM {table} "
         "WHERE (txid, id) > (%s, %s) ORDER BY txid, id LIMIT %s"
     )
     return list(IntentEvent.objects.raw(sql, [*position, limit]))
@@ -133,6 +133,7 @@ class StreamEvent:
         self.intent_id = str(row.intent_id)
         self.event_type = row.event_type
         self.actor = row.actor
+        self.via = row.via or None
         self.payload = row.payload if isinstance(row.payload, dict) else {}
         self.created_at = row.created_at
 
@@ -149,6 +150,7 @@ class StreamEvent:
             "intent_id": self.intent_id,
             "event_type": self.event_type,
             "actor": self.actor,
+            "via": self.via,
             "payload": self.payload,
             "created_at": wire_datetime(self.created_at),
         }

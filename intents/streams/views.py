@@ -24,7 +24,9 @@ def event_stream_view(kind):
             return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": "GET"})
         last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
         try:
-            subscription = await open_subscription(request.headers.get("X-API-Key"), kind, key, last_event_id)
+            subscription = await open_subscription(
+                request.headers.get("X-API-Key"), kind, key, last_event_id, request.headers.get("X-Agent-ID")
+            )
         except DomainError as error:
             status, answer = answer_for(error)
             return JsonResponse(answer, status=status)

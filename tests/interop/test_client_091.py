@@ -8,6 +8,8 @@ venv (see conftest.py) and report what the client returned or raised; the assert
 import httpx
 import pytest
 
+from openintent_site.models import ApiKey
+
 from .conftest import AGENT, KEY, OTHER_AGENT
 
 pytestmark = pytest.mark.interop
@@ -26,6 +28,32 @@ def server_get(url, path, key=KEY, **params):
     response = httpx.get(f"{url}/api/v1{path}", headers={"X-API-Key": key}, params=params, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def test_two_agents_sharing_one_key_are_two_identities(run_client):
+    fleet = ApiKey(agent_id="fleet", name="test", acts_for=["research-*"])
+    fleet.set_key("fleet-key")
+    fleet.save()
+    out = run_client(
+        """
+        researcher = OpenIntentClient(URL, "fleet-key", "research-1")
+        analyst = OpenIntentClient(URL, "fleet-key", "research-2")
+        intent = researcher.create_intent("Shared work")
+        out["intent"] = as_intent(intent)
+        lease = researcher.acquire_lease(intent.id, "analysis", duration_seconds=60)
+        out["lease"] = as_lease(lease)
+        out["steal"] = caught(lambda: analyst.release_lease(intent.id, lease.id))
+        out["taken"] = caught(lambda: analyst.acquire_lease(intent.id, "analysis"))
+        out["event"] = as_event(analyst.log_event(intent.id, EventType.COMMENT, {"text": "hi"}))
+        out["stranger"] = caught(lambda: OpenIntentClient(URL, "fleet-key", "writer").create_intent("No"))
+        """
+    )
+    assert out["intent"]["created_by"] == "research-1"
+    assert out["lease"]["agent_id"] == "research-1"
+    assert out["steal"]["status_code"] == 403
+    assert out["taken"]["type"] == "LeaseConflictError"
+    assert out["event"]["actor"] == "research-2"
+    assert out["stranger"]["status_code"] == 403 and out["stranger"]["response"]["agent_id"] == "writer"
 
 
 def test_discover(run_client):
@@ -67,9 +95,10 @@ def test_create_get_and_list_intents(run_client):
         out["dependent"] = as_intent(dependent)
         out["dependent_fetched"] = as_intent(client.get_intent(dependent.id))
         out["plain_fetched"] = as_intent(client.get_intent(plain.id))
-        # X-Agent-ID and the body's created_by are not identity: the key's principal is.
-        impostor = OpenIntentClient(URL, KEY, "someone-else")
-        out["impostor"] = as_intent(impostor.create_intent("Who made this?"))
+        # The body's created_by is not identity; X-Agent-ID is, for a key that may act for the agent it names
+        # (the development keys may act for any).
+        actor = OpenIntentClient(URL, KEY, "someone-else")
+        out["acting"] = as_intent(actor.create_intent("Who made this?"))
 
         out["missing_parent"] = caught(lambda: client.create_intent("Orphan", parent_intent_id=MISSING))
         out["missing_dependency"] = caught(lambda: client.create_intent("Waits", depends_on=[MISSING]))
@@ -97,7 +126,7 @@ def test_create_get_and_list_intents(run_client):
     assert plain["parent_intent_id"] is None and plain["depends_on"] == []
     assert plain["created_at"] and plain["updated_at"]
     assert out["plain_fetched"]["id"] == plain["id"]
-    assert out["impostor"]["created_by"] == AGENT
+    assert out["acting"]["created_by"] == "someone-else"
 
     constrained = out["constrained"]
     assert constrained["description"] == "with an object"
@@ -120,7 +149,7 @@ def test_create_get_and_list_intents(run_client):
     assert out["missing"]["type"] == "NotFoundError" and out["missing"]["status_code"] == 404
     assert out["malformed_id"]["type"] == "NotFoundError"
 
-    names = ("plain", "constrained", "rules", "parent", "child", "target", "dependent", "impostor")
+    names = ("plain", "constrained", "rules", "parent", "child", "target", "dependent", "acting")
     created = {out[name]["id"] for name in names}
     assert created <= set(ids(out["all"]))
     assert len(out["all"]) == len(names)  # the refused creations left nothing behind
@@ -423,13 +452,17 @@ def test_leases(run_client, live_server_url):
     held = out["held"]
     assert held["intent_id"] == intent_id and held["scope"] == "analysis"
     assert held["agent_id"] == AGENT
-    assert held["status"] == "active" and held["status_is_enum"] and held["is_active"]
+    assert held["status"] == "active" and held["status_is_enum"]
+    # 0.9.1's is_active compares the aware expires_at with naive datetime.now(): since timestamps carry their
+    # offset it raises (accepted, see the README's "Deliberate differences"); status and expires_at still tell.
+    assert held["is_active"]["type"] == "TypeError"
+    assert "offset-naive and offset-aware" in held["is_active"]["message"]
     assert held["created_at"] < held["expires_at"]
     assert out["intent_after_acquire"]["status"] == "active"  # a lease starts the work on a draft
     assert ids(out["listed"]) == [held["id"]]
     assert out["renewed"]["id"] == held["id"] and out["renewed"]["expires_at"] > held["expires_at"]
     assert out["renewed_default"]["expires_at"] < out["renewed"]["expires_at"]  # 300 s from now < 900 s from now
-    assert out["renewed_default"]["is_active"]
+    assert out["renewed_default"]["is_active"]["type"] == "TypeError"
 
     for name in ("taken_by_other", "taken_by_self"):
         conflict = out[name]
@@ -442,7 +475,7 @@ def test_leases(run_client, live_server_url):
     assert out["after_release"] == []
 
     scoped = out["scoped"]
-    assert scoped["scope"] == "synthesis" and scoped["is_active"]
+    assert scoped["scope"] == "synthesis" and scoped["is_active"]["type"] == "TypeError"
     assert ids(out["inside"]) == [scoped["id"]]
     for name in ("inside_other", "inside_self"):
         assert out[name]["type"] == "LeaseConflictError", (name, out[name])
@@ -533,7 +566,7 @@ def test_async_client(run_client):
     assert out["unassigned"] is None
     assert out["unassign_again"]["type"] == "NotFoundError"
 
-    assert out["held"]["status"] == "active" and out["held"]["is_active"]
+    assert out["held"]["status"] == "active" and out["held"]["is_active"]["type"] == "TypeError"
     assert ids(out["listed"]) == [out["held"]["id"]]
     assert out["renewed"]["expires_at"] > out["held"]["expires_at"]
     assert out["conflict"]["type"] == "LeaseConflictError"
@@ -579,7 +612,7 @@ def test_readme_client_usage_flow(run_client, live_server_url):
     created = out["created"]
     assert created["constraints"] == {"deadline": "2024-02-01"} and created["version"] == 1
     assert out["patched"]["version"] == 2 and out["patched"]["status"] == "active"
-    assert out["lease"]["scope"] == "analysis" and out["lease"]["is_active"]
+    assert out["lease"]["scope"] == "analysis" and out["lease"]["is_active"]["type"] == "TypeError"
     assert out["done"]["status"] == "completed" and out["done"]["version"] == 3
     final = out["final"]
     assert final["status"] == "completed" and final["state"] == {"progress": 0.5, "phase": "analysis"}

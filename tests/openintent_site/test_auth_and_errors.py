@@ -137,13 +137,13 @@ def test_identity_is_the_principal_and_never_the_key(api):
     assert {event["actor"] for event in event_log(api, intent["id"])} == {"agent-research"}
 
 
-def test_the_agent_id_header_is_ignored(api):
+def test_the_agent_id_header_names_the_acting_agent_of_a_key_allowed_to_act_for_it(api):
     intent = new_intent(api)
     response = api.post(
         f"/api/v1/intents/{intent['id']}/events", {"event_type": "note"}, format="json", HTTP_X_AGENT_ID="agent-synth"
     )
 
-    assert response.json()["actor"] == "agent-research"
+    assert (response.json()["actor"], response.json()["via"]) == ("agent-synth", "agent-research")
 
 
 def test_a_user_key_acts_as_the_username(person_api, django_user_model):

@@ -13,11 +13,19 @@ class Command(BaseCommand):
         principal.add_argument("--user", help="Username of the Django user the key acts as.")
         parser.add_argument("--name", default="", help="What the key is for.")
         parser.add_argument("--key", help="Use this key instead of a random one (development set-ups).")
+        parser.add_argument(
+            "--acts-for",
+            default="",
+            metavar="AGENTS",
+            help="Comma-separated agent ids or patterns (research-*, *) the key may act for with X-Agent-ID.",
+        )
 
-    def handle(self, *args, agent, user, name, key, **options):
+    def handle(self, *args, agent, user, name, key, acts_for, **options):
         if key and ApiKey.objects.filter(key_hash=hash_key(key)).exists():
             raise CommandError("That key is already issued.")
-        api_key = ApiKey(name=name, agent_id=agent or "")
+        api_key = ApiKey(
+            name=name, agent_id=agent or "", acts_for=[item.strip() for item in acts_for.split(",") if item.strip()]
+        )
         if user:
             try:
                 api_key.user = get_user_model().objects.get_by_natural_key(user)

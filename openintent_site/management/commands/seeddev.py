@@ -11,7 +11,10 @@ DEVELOPMENT_KEYS = [
 
 
 class Command(BaseCommand):
-    help = "Seed the development API keys and an admin login (admin / admin). For local set-ups only."
+    help = (
+        "Seed the development API keys and an admin login (admin / admin). For local set-ups only: the keys may act "
+        "for any agent (X-Agent-ID), as every key of the 0.9.1 server does."
+    )
 
     def handle(self, *args, **options):
         users = get_user_model()
@@ -19,9 +22,10 @@ class Command(BaseCommand):
             users.objects.create_superuser("admin", "admin@localhost", "admin")
             self.stdout.write("Created superuser admin (password: admin).")
         for raw_key, principal in DEVELOPMENT_KEYS:
-            if ApiKey.objects.filter(key_hash=hash_key(raw_key)).exists():
+            # Keys seeded before keys could act for agents are brought up to date.
+            if ApiKey.objects.filter(key_hash=hash_key(raw_key)).update(acts_for=["*"]):
                 continue
-            api_key = ApiKey(name="development key")
+            api_key = ApiKey(name="development key", acts_for=["*"])
             if "user" in principal:
                 api_key.user, _ = users.objects.get_or_create(username=principal["user"])
             else:
