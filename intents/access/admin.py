@@ -1,5 +1,8 @@
 """Access control in the admin: policies and grants to look at, grants to revoke, and access requests to review.
-Every change goes through ``intents.access.services``, so it is logged on the intent under the reviewer's name."""
+Every change goes through ``intents.access.services``, so it is logged on the intent under the reviewer's name.
+
+Nothing here is deleted: a policy or grant row removed behind the services' back would change who may read an
+intent without an event (deleting a closed policy opens the intent to everyone)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -77,13 +80,13 @@ class AccessRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessPolicy)
-class AccessPolicyAdmin(admin.ModelAdmin):
+class AccessPolicyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # The policy is set by the intent's admins through the API (``set_acl``), which checks their permission and
+    # logs the change; a person here only looks.
     list_display = ["intent", "default_policy", "updated_by", "updated_at"]
     list_filter = ["default_policy"]
+    search_fields = ["intent__title", "updated_by"]
     readonly_fields = ["intent", "default_policy", "updated_by", "updated_at"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(ACLEntry)
