@@ -70,7 +70,10 @@ def expected_version(request):
 
 
 def wire_datetime(value):
-    """A timestamp as every response writes it: naive UTC with microseconds."""
+    """A timestamp as every response writes it: UTC with microseconds and its offset, ``...T12:00:00.000000+00:00``.
+
+    Services write event payload timestamps with it, so that they read like the response fields beside them. The
+    format (the settings' ``DATETIME_FORMAT``) writes ``+00:00`` literally, which the conversion here makes true."""
     return value.astimezone(datetime.UTC).strftime(settings.REST_FRAMEWORK["DATETIME_FORMAT"])
 
 

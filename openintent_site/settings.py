@@ -126,8 +126,11 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "openintent_site.api.Metadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Naive UTC with microseconds: what the 0.9.1 client parses on every Python it supports.
-    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%f",
+    # UTC with its offset, so no client has to guess the zone, and always six fraction digits: one fixed width
+    # that sorts as it reads and that Python 3.10's fromisoformat (the 0.9.1 client's parser; it reads neither
+    # "Z" nor other digit counts) takes as it is. The offset is literal because DRF writes in the current time
+    # zone, which is TIME_ZONE above ("UTC"; nothing activates another); wire_datetime converts to UTC itself.
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%f+00:00",
     "COERCE_DECIMAL_TO_STRING": False,
 }
 

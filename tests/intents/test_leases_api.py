@@ -13,7 +13,7 @@ from intents.tasks import expire_leases
 from tests.conftest import event_log, new_intent, versioned
 
 INTENTS = "/api/v1/intents"
-WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%f"
+WIRE_TIME = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
 def leases_url(intent, tail=""):
@@ -316,7 +316,7 @@ def test_a_lapsed_lease_is_expired_when_someone_acquires_the_scope(api, other_ap
                 "lease_id": lease["id"],
                 "scope": "analysis",
                 "reason": "expired",
-                "expired_at": "2020-01-01T00:00:00.000000",
+                "expired_at": "2020-01-01T00:00:00.000000+00:00",
             },
         )
     ]

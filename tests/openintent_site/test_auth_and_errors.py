@@ -17,7 +17,7 @@ from tests.conftest import KEYS, api_routes, client_for, concrete_path, event_lo
 UNAUTHENTICATED = {"detail": "Invalid or missing API key"}
 # The streams are async views with tests of their own under ASGI; these are the DRF routes.
 ROUTES = [(method, route) for method, route, drf in api_routes() if drf]
-WIRE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$")
+WIRE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
 
 
 def request(client, method, path, data=None, **headers):
@@ -468,7 +468,7 @@ def test_cors_can_be_limited_to_listed_origins(settings, api):
 # Timestamps ---------------------------------------------------------------------------------------------------
 
 
-def test_timestamps_are_naive_utc(api):
+def test_timestamps_are_utc_with_microseconds_and_their_offset(api):
     intent = new_intent(api)
     url = f"/api/v1/intents/{intent['id']}"
     assignment = api.post(f"{url}/agents", {"agent_id": "a"}, format="json").json()
@@ -490,4 +490,4 @@ def test_timestamps_are_naive_utc(api):
     for stamp in stamps:
         assert WIRE_TIME.match(stamp), stamp
     stored = Intent.objects.get(pk=intent["id"]).created_at
-    assert intent["created_at"] == stored.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert intent["created_at"] == stored.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
