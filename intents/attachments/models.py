@@ -22,7 +22,8 @@ class Attachment(models.Model):
     mime_type = models.CharField(max_length=255)
     size = models.BigIntegerField()
     file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
-    external_url = models.URLField(max_length=2000, blank=True)
+    # Any absolute URI (s3://bucket/key, https://...): storage systems name objects with their own schemes.
+    external_url = models.CharField(max_length=2000, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     uploaded_by = models.CharField(max_length=200)

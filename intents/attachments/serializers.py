@@ -1,6 +1,9 @@
 """The wire shapes of attachments (RFC-0005): both 0.9.1 clients' field names are accepted and written."""
 
+import re
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from .models import Attachment
@@ -38,6 +41,23 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+# An absolute URI: a scheme (RFC 3986: a letter, then letters, digits, "+", "-" or "."), a colon, and the rest
+# without spaces or control characters. Storage systems name objects this way (s3://bucket/key, gs://..., https://...).
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+$")
+
+
+class StorageURIField(serializers.CharField):
+    """Where a file registered by reference is stored: any absolute URI, not only an http(s) URL."""
+
+    default_error_messages = {
+        "invalid": "Enter an absolute URI with a scheme, e.g. s3://bucket/key or https://host/path."
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, trim_whitespace=False, **kwargs)
+        self.validators.append(RegexValidator(ABSOLUTE_URI, message=self.error_messages["invalid"], code="invalid"))
+
+
 class AttachmentRegisterSerializer(serializers.Serializer):
     """Registering a file stored elsewhere. The async 0.9.1 client's names are accepted too."""
 
@@ -46,8 +66,8 @@ class AttachmentRegisterSerializer(serializers.Serializer):
     content_type = serializers.CharField(max_length=255, required=False, help_text="Alias of mime_type.")
     size = serializers.IntegerField(min_value=0, required=False)
     size_bytes = serializers.IntegerField(min_value=0, required=False, help_text="Alias of size.")
-    storage_url = serializers.URLField(max_length=2000, required=False)
-    url = serializers.URLField(max_length=2000, required=False, help_text="Alias of storage_url.")
+    storage_url = StorageURIField(required=False)
+    url = StorageURIField(required=False, help_text="Alias of storage_url.")
     metadata = serializers.DictField(default=dict)
 
     def validate(self, attrs):

@@ -76,6 +76,35 @@ def test_registering_by_url_accepts_both_clients_field_names(api, intent):
     assert content.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "location", ["s3://bucket/reports/q3.pdf", "gs://bucket/object", "https://files.example/a.pdf", "urn:isbn:0451"]
+)
+def test_registering_by_any_absolute_uri_as_storage_systems_name_objects(api, intent, location):
+    response = api.post(
+        f"/api/v1/intents/{intent['id']}/attachments",
+        {"filename": "q3.pdf", "mime_type": "application/pdf", "size": 5, "storage_url": location},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["storage_url"] == location
+    listed = api.get(f"/api/v1/intents/{intent['id']}/attachments").json()["attachments"]
+    assert [item["storage_url"] for item in listed] == [location]
+
+
+@pytest.mark.parametrize("location", ["bucket/key", "s3://has space", "://no-scheme", "3d://x", "s3://a\u0001b"])
+def test_a_location_that_is_no_absolute_uri_names_the_field(api, intent, location):
+    response = api.post(
+        f"/api/v1/intents/{intent['id']}/attachments",
+        {"filename": "a", "mime_type": "x/y", "storage_url": location},
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "storage_url"]
+    assert api.get(f"/api/v1/intents/{intent['id']}/attachments").json()["attachments"] == []
+
+
 def test_registering_without_a_location_names_the_field(api, intent):
     response = api.post(
         f"/api/v1/intents/{intent['id']}/attachments", {"filename": "a", "mime_type": "x/y"}, format="json"

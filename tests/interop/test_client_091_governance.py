@@ -233,6 +233,9 @@ def test_attachments_costs_retries_and_failures_of_the_sync_client(run_client, l
             out["deleted"] = caught(lambda: client.delete_attachment(intent.id, plain.id))
             out["deleted_again"] = caught(lambda: client.delete_attachment(intent.id, plain.id))
             out["after_delete"] = [a.filename for a in client.get_attachments(intent.id)]
+            # Storage systems name objects with their own schemes; 0.9.1's add_attachment passes them through.
+            elsewhere = client.create_intent("Stored elsewhere")
+            out["s3"] = caught(lambda: client.add_attachment(elsewhere.id, "q3.pdf", "application/pdf", 10, "s3://b/q3"))
 
             cost = client.record_cost(intent.id, "tokens", 1200, "tokens")
             assert isinstance(cost, IntentCost), type(cost)
@@ -296,6 +299,7 @@ def test_attachments_costs_retries_and_failures_of_the_sync_client(run_client, l
     assert plain["metadata"] == {} and plain["created_at"]
     assert out["image"]["metadata"] == {"width": 640} and out["image"]["size"] == 512
     assert [a["filename"] for a in out["listed"]] == ["report.pdf", "chart.png"]
+    assert out["s3"]["type"] is None and "s3://b/q3" in out["s3"]["value"]
     assert out["listed"][1] == out["image"]
     assert out["deleted"]["type"] is None
     assert out["deleted_again"]["type"] == "NotFoundError"
