@@ -7,8 +7,13 @@ that clients can fill their exceptions. DRF views answer through :func:`exceptio
 not DRF views, call :func:`answer_for` themselves; Django's own error pages are replaced by the handlers at the end.
 """
 
+from functools import wraps
+
 from django.http import Http404, JsonResponse
+from django.views import csrf
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from . import errors
@@ -127,8 +132,43 @@ def exception_handler(exc, context):
     return None
 
 
+@csrf_exempt  # an unknown path is 404 whatever the method: never CSRF's HTML 403
 def json_not_found(request, exception=None):
     return JsonResponse({"detail": "Not Found"}, status=404)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin keeps Django's page; every other path answers JSON, as the API always does."""
+    if request.path.startswith("/admin/"):
+        return csrf.csrf_failure(request, reason)
+    return JsonResponse({"detail": f"CSRF verification failed: {reason}"}, status=403)
+
+
+def json_methods(*methods):
+    """Limit a plain Django view to ``methods``, answering any other with the API's JSON 405 (Django's own
+    ``require_http_methods`` answers an empty HTML one)."""
+
+    def decorate(view):
+        @wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method not in methods:
+                return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": ", ".join(methods)})
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(limited)
+
+    return decorate
+
+
+class JSONErrorsMixin:
+    """For DRF views that render HTML (the API docs): their errors are answered in JSON like every other route's."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 def json_server_error(request):

@@ -1,7 +1,9 @@
 """Discovery documents. They list only what this server really implements."""
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+
+from .answers import json_methods
 
 IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
 CAPABILITIES = [
@@ -42,7 +44,24 @@ FEATURES = {
 }
 SERVER_VERSION = "0.1.0"
 
+# The text of each RFC this server implements, at the revision it implements. 0.9.1 advertises /rfc/<number> and
+# answers 404 there; here each advertised address leads to the RFC's text.
+RFC_TEXT = "https://github.com/openintent-ai/openintent/blob/3cb285d/docs/rfcs/"
+RFC_FILES = {
+    "0001": "0001-intent-objects.md",
+    "0002": "0002-intent-graphs.md",
+    "0003": "0003-agent-leasing.md",
+    "0004": "0004-governance-arbitration.md",
+    "0005": "0005-attachments.md",
+    "0006": "0006-subscriptions.md",
+    "0007": "0007-intent-portfolios.md",
+    "0009": "0009-cost-tracking.md",
+    "0010": "0010-retry-policies.md",
+    "0011": "0011-access-control.md",
+}
 
+
+@json_methods("GET", "HEAD")
 def protocol_document(request):
     return JsonResponse(
         {
@@ -55,6 +74,7 @@ def protocol_document(request):
     )
 
 
+@json_methods("GET", "HEAD")
 def compatibility_document(request):
     return JsonResponse(
         {
@@ -64,3 +84,11 @@ def compatibility_document(request):
             "features": FEATURES,
         }
     )
+
+
+@json_methods("GET", "HEAD")
+def rfc_text(request, number):
+    """``/rfc/<number>``, as advertised in the protocol document: a redirect to the RFC's text."""
+    if number not in IMPLEMENTED_RFCS:
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    return HttpResponseRedirect(RFC_TEXT + RFC_FILES[number])

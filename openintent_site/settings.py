@@ -57,6 +57,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "openintent_site.urls"
+# Outside the admin, a request refused by CSRF protection is answered in JSON like every other API error.
+CSRF_FAILURE_VIEW = "openintent_site.answers.csrf_failure"
 # The websocket routes, named like ROOT_URLCONF: the app that serves them owns them.
 WEBSOCKET_URLCONF = "intents.streams.routing"
 APPEND_SLASH = False

@@ -7,12 +7,26 @@ from . import answers, discovery
 
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
+
+class SchemaView(answers.JSONErrorsMixin, SpectacularJSONAPIView):
+    pass
+
+
+class SwaggerView(answers.JSONErrorsMixin, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(answers.JSONErrorsMixin, SpectacularRedocView):
+    pass
+
+
 urlpatterns = [
     path(".well-known/openintent.json", discovery.protocol_document),
     path(".well-known/openintent-compat.json", discovery.compatibility_document),
-    path("openapi.json", SpectacularJSONAPIView.as_view(**PUBLIC), name="openapi-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="swagger-ui"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="redoc"),
+    path("rfc/<str:number>", discovery.rfc_text),
+    path("openapi.json", SchemaView.as_view(**PUBLIC), name="openapi-schema"),
+    path("docs", SwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="swagger-ui"),
+    path("redoc", RedocView.as_view(url_name="openapi-schema", **PUBLIC), name="redoc"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intents.urls")),
     path("api/v1/", include("governance.urls")),

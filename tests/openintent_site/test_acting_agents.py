@@ -122,8 +122,9 @@ def test_a_state_patch_of_a_scope_leased_by_another_agent_on_the_key_is_refused(
     holder, other = as_agent("research-1"), as_agent("research-2")
     intent = create(holder)
     holder.post(f"/api/v1/intents/{intent['id']}/leases", {"scope": "draft"}, format="json")
+    version = other.get(f"/api/v1/intents/{intent['id']}").json()["version"]
 
-    refused = versioned(other, "post", f"/api/v1/intents/{intent['id']}/state", 1, {"state": {"draft": "x"}})
+    refused = versioned(other, "post", f"/api/v1/intents/{intent['id']}/state", version, {"state": {"draft": "x"}})
 
     assert refused.status_code == 409
     assert refused.json()["existing_lease"]["agent_id"] == "research-1"

@@ -269,7 +269,7 @@ def test_revoking_twice_fails_the_second_time(keys):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/nope", "/nope", "/api/v1/intents/x/nope", "/api/v2/intents", "/rfc/0001", "/api/v1/intents/x/state/y"],
+    ["/api/v1/nope", "/nope", "/api/v1/intents/x/nope", "/api/v2/intents", "/rfc/9999", "/api/v1/intents/x/state/y"],
 )
 def test_unknown_routes_answer_json_404(api, path):
     response = api.get(path)

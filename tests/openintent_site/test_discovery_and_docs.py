@@ -120,9 +120,20 @@ def test_the_feature_flags_match_the_capabilities(client, db):
     assert features == {camel(name): True for name in capabilities}
 
 
-def test_the_rfc_urls_are_not_pages_of_this_server(client, db):
+def test_every_advertised_rfc_url_resolves_to_the_rfcs_text(client, db):
     for url in client.get(PROTOCOL).json()["rfcUrls"]:
         response = client.get(url)
+        number = url.rsplit("/", 1)[1]
+        assert response.status_code == 302, url
+        assert re.fullmatch(
+            rf"https://github\.com/openintent-ai/openintent/blob/3cb285d/docs/rfcs/{number}-[a-z-]+\.md",
+            response["Location"],
+        )
+
+
+def test_an_rfc_this_server_does_not_implement_is_not_found(client, db):
+    for number in ("0008", "0012", "9999", "x"):
+        response = client.get(f"/rfc/{number}")
         assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
 
 
