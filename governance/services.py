@@ -25,8 +25,9 @@ def request_arbitration(intent_id, principal_id, reason, context, options):
         principal_id,
         {"arbitration_id": str(arbitration.pk), "reason": reason, "context": context, "options": options},
     )
+    # The request itself leaves state and status alone; only blocking an active intent is a change, one step.
     if intent.status == IntentStatus.ACTIVE:
-        set_status(intent, IntentStatus.BLOCKED, principal_id, "awaiting arbitration", bump_version=False)
+        set_status(intent, IntentStatus.BLOCKED, principal_id, "awaiting arbitration")
     return arbitration
 
 
@@ -86,5 +87,5 @@ def decide(intent, decided_by, decision_type, outcome, rationale, evidence, arbi
         and not pending_arbitrations(intent).exists()
         and not unfinished_dependencies(intent)
     ):
-        set_status(intent, IntentStatus.ACTIVE, decided_by, "arbitration resolved", bump_version=False)
+        set_status(intent, IntentStatus.ACTIVE, decided_by, "arbitration resolved")
     return decision

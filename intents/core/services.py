@@ -85,13 +85,18 @@ def refuse_if_finished(intent):
         raise Conflict(f"Intent is {intent.status}; it accepts no further changes", current_status=intent.status)
 
 
-def set_status(intent, status, actor, reason, bump_version):
-    """Move ``intent`` (locked) to ``status`` and log it with the reason."""
+def set_status(intent, status, actor, reason, *, within_versioned_write=False):
+    """Move ``intent`` (locked) to ``status``, take one version step and log it with the reason and new version.
+
+    Every status change moves the version, whoever makes it, so a client's optimistic write cannot pass over a change
+    it never saw. A write that bumps the version itself (a state patch, a dependency added or removed) passes
+    ``within_versioned_write=True`` after its own bump: one write is one version step, which the 0.9.1 client's
+    ``intent.version + 1`` after ``update_state`` relies on."""
     previous = intent.status
     intent.status = status
     intent.updated_at = timezone.now()
     fields = ["status", "updated_at"]
-    if bump_version:
+    if not within_versioned_write:
         intent.version += 1
         fields.append("version")
     intent.save(update_fields=fields)
@@ -101,11 +106,11 @@ def set_status(intent, status, actor, reason, bump_version):
     append_event(intent.pk, EventType.STATUS_CHANGED, actor, payload)
 
 
-def begin_work(intent, actor, reason):
+def begin_work(intent, actor, reason, *, within_versioned_write=False):
     """A draft intent becomes active (blocked if a dependency is unfinished) once work begins on it."""
     if intent.status == IntentStatus.DRAFT:
         status = IntentStatus.BLOCKED if unfinished_dependencies(intent) else IntentStatus.ACTIVE
-        set_status(intent, status, actor, reason, bump_version=False)
+        set_status(intent, status, actor, reason, within_versioned_write=within_versioned_write)
 
 
 @transaction.atomic
@@ -175,8 +180,9 @@ def patch_state(intent_id, expected_version, patches, actor):
     except PatchError as exc:
         loc = ["body", "patches", exc.index, "path"]
         raise InvalidInput.field(loc, exc.message, patches[exc.index]["path"]) from None
-    begin_work(intent, actor, "state patched")
+    # Bumped before the status moves, so the status_changed event of a first patch carries the version it led to.
     intent.version += 1
+    begin_work(intent, actor, "state patched", within_versioned_write=True)
     intent.updated_at = timezone.now()
     intent.save(update_fields=["state", "version", "updated_at"])
     append_event(intent.pk, EventType.STATE_PATCHED, actor, {"patches": patches, "version": intent.version})
@@ -215,7 +221,7 @@ def change_status(intent_id, expected_version, status, actor, reason=""):
                 message="Cannot change status from blocked to active: dependencies are not completed",
             )
         status = IntentStatus.BLOCKED
-    set_status(intent, status, actor, reason, bump_version=True)
+    set_status(intent, status, actor, reason)
     if status == IntentStatus.COMPLETED:
         unblock_dependents(intent, actor)
     return intent
@@ -228,7 +234,7 @@ def unblock_dependents(intent, actor):
     )
     for dependent in waiting.order_by("pk"):
         if not unfinished_dependencies(dependent):
-            set_status(dependent, IntentStatus.ACTIVE, actor, f"dependency {intent.pk} completed", bump_version=False)
+            set_status(dependent, IntentStatus.ACTIVE, actor, f"dependency {intent.pk} completed")
 
 
 # Events and agents -------------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def add_dependency(intent_id, dependency_id, expected_version, actor):
         intent.pk, EventType.DEPENDENCY_ADDED, actor, {"dependency_id": str(dependency.pk), "version": intent.version}
     )
     if intent.status == IntentStatus.ACTIVE and dependency.status != IntentStatus.COMPLETED:
-        set_status(intent, IntentStatus.BLOCKED, actor, f"waits for dependency {dependency.pk}", bump_version=False)
+        reason = f"waits for dependency {dependency.pk}"
+        set_status(intent, IntentStatus.BLOCKED, actor, reason, within_versioned_write=True)
     return intent
 
 
@@ -92,7 +93,7 @@ def remove_dependency(intent_id, dependency_id, expected_version, actor):
     intent.save(update_fields=["depends_on", "version", "updated_at"])
     append_event(intent.pk, EventType.DEPENDENCY_REMOVED, actor, {"dependency_id": str(pk), "version": intent.version})
     if intent.status == IntentStatus.BLOCKED and not unfinished_dependencies(intent):
-        set_status(intent, IntentStatus.ACTIVE, actor, f"dependency {pk} removed", bump_version=False)
+        set_status(intent, IntentStatus.ACTIVE, actor, f"dependency {pk} removed", within_versioned_write=True)
     return intent
 
 

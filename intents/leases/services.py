@@ -61,6 +61,7 @@ def acquire_lease(intent_id, scope, duration_seconds, holder):
         holder,
         {"lease_id": str(lease.pk), "scope": scope, "expires_at": wire_datetime(lease.expires_at)},
     )
+    # A lease is not a versioned write, so a draft it activates takes the version step of that status change.
     begin_work(intent, holder, f"lease acquired on {scope}")
     return lease
 

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.conftest import event_log, versioned
+
 
 @pytest.fixture
 def intent(api):
@@ -75,3 +77,54 @@ def test_settling_an_unknown_arbitration_is_404(person_api, api, intent):
     response = person_api.post(f"/api/v1/intents/{intent['id']}/decisions", settle, format="json")
     assert response.status_code == 404
     assert api.get(f"/api/v1/intents/{intent['id']}/decisions").json()["decisions"] == []
+
+
+def state_write(client, intent, version, state):
+    return versioned(client, "post", f"/api/v1/intents/{intent['id']}/state", version, {"state": state})
+
+
+def last_status_change(client, intent):
+    return event_log(client, intent["id"], event_type="status_changed")[-1]
+
+
+def test_blocking_and_settling_each_take_one_version_step_that_a_stale_write_cannot_pass_over(api, person_api, intent):
+    seen = intent["version"]
+    first = api.post(f"/api/v1/intents/{intent['id']}/arbitrate", {"reason": "tie"}, format="json").json()
+
+    blocked = api.get(f"/api/v1/intents/{intent['id']}").json()
+    assert (blocked["status"], blocked["version"]) == ("blocked", seen + 1)
+    assert last_status_change(api, intent)["payload"] == {
+        "status": "blocked",
+        "previous_status": "active",
+        "version": seen + 1,
+        "reason": "awaiting arbitration",
+    }
+    stale = state_write(api, intent, seen, {"phase": "pick a"})
+    assert (stale.status_code, stale.json()["current_version"]) == (409, seen + 1)
+
+    # A second request while blocked changes neither state nor status, so the version stays.
+    second = api.post(f"/api/v1/intents/{intent['id']}/arbitrate", {"reason": "and another"}, format="json").json()
+    assert api.get(f"/api/v1/intents/{intent['id']}").json()["version"] == seen + 1
+    settle = {"decision_type": "arbitration", "outcome": "vendor a"}
+    person_api.post(
+        f"/api/v1/intents/{intent['id']}/decisions", {**settle, "arbitration_id": first["id"]}, format="json"
+    )
+    assert api.get(f"/api/v1/intents/{intent['id']}").json()["version"] == seen + 1  # still blocked by the second
+
+    settled = person_api.post(
+        f"/api/v1/intents/{intent['id']}/decisions", {**settle, "arbitration_id": second["id"]}, format="json"
+    )
+    assert settled.status_code == 200, settled.content
+    active = api.get(f"/api/v1/intents/{intent['id']}").json()
+    assert (active["status"], active["version"]) == ("active", seen + 2)
+    change = last_status_change(api, intent)
+    assert change["actor"] == "reviewer"
+    assert change["payload"] == {
+        "status": "active",
+        "previous_status": "blocked",
+        "version": seen + 2,
+        "reason": "arbitration resolved",
+    }
+    stale = state_write(api, intent, seen + 1, {"phase": "pick a"})
+    assert (stale.status_code, stale.json()["current_version"]) == (409, seen + 2)
+    assert state_write(api, intent, seen + 2, {"phase": "pick a"}).json()["version"] == seen + 3

@@ -4,6 +4,7 @@ import pytest
 
 from governance.models import ArbitrationRequest
 from intents.models import AccessRequest
+from tests.conftest import event_log, versioned
 
 
 @pytest.fixture
@@ -87,3 +88,26 @@ def test_intent_page_shows_acl_costs_failures_and_timeline(reviewer, api, closed
     page = reviewer.get(f"/admin/intents/intent/{closed_intent['id']}/change/").content.decode()
     for text in ["agent-auditor", "seconds", "TIMEOUT_X", "Timeline", "access_granted"]:
         assert text in page
+
+
+def test_settling_in_the_admin_steps_the_version_so_a_stale_write_is_refused(reviewer, api):
+    intent = api.post("/api/v1/intents", {"title": "Vendor"}, format="json").json()
+    url = f"/api/v1/intents/{intent['id']}"
+    versioned(api, "post", f"{url}/state", 1, {"state": {"a": 1}})
+    arbitration = api.post(f"{url}/arbitrate", {"reason": "tie"}, format="json").json()
+    seen = api.get(url).json()
+    assert (seen["status"], seen["version"]) == ("blocked", 3)
+
+    response = reviewer.post(
+        f"/admin/governance/arbitrationrequest/{arbitration['id']}/change/",
+        {"outcome": "vendor b", "rationale": "better support"},
+    )
+    assert response.status_code == 302
+
+    settled = api.get(url).json()
+    assert (settled["status"], settled["version"]) == ("active", 4)
+    change = event_log(api, intent["id"], event_type="status_changed")[-1]
+    assert (change["actor"], change["payload"]["status"], change["payload"]["version"]) == ("reviewer", "active", 4)
+    stale = versioned(api, "post", f"{url}/state", 3, {"state": {"a": 2}})
+    assert (stale.status_code, stale.json()["current_version"]) == (409, 4)
+    assert api.get(url).json()["state"] == {"a": 1}

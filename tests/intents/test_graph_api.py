@@ -393,10 +393,24 @@ def test_an_active_intent_becomes_blocked_by_an_unfinished_dependency_and_active
     set_status(api, dependency, "completed")
 
     unblocked = fresh(api, intent)
-    assert (unblocked["status"], unblocked["version"]) == ("active", 2)
+    assert (unblocked["status"], unblocked["version"]) == ("active", 3)
     reason = event_log(api, intent["id"], event_type="status_changed")[-1]["payload"]
-    assert (reason["status"], reason["previous_status"]) == ("active", "blocked")
+    assert (reason["status"], reason["previous_status"], reason["version"]) == ("active", "blocked", 3)
     assert dependency["id"] in reason["reason"]
+
+
+def test_unblocking_by_the_last_dependency_steps_the_version_so_a_stale_write_is_refused(api, other_api):
+    intent = new_intent(api, status="active")
+    dependency = new_intent(other_api, status="active")
+    blocked = add_dependency(api, intent, dependency).json()
+    assert (blocked["status"], blocked["version"]) == ("blocked", 2)  # one write, one step
+    assert event_log(api, intent["id"], event_type="status_changed")[-1]["payload"]["version"] == 2
+
+    set_status(other_api, dependency, "completed")
+
+    stale = versioned(api, "post", url(intent, "/state"), blocked["version"], {"state": {"go": True}})
+    assert (stale.status_code, stale.json()["current_version"]) == (409, 3)
+    assert fresh(api, intent)["state"] == {}
 
 
 def test_a_blocked_intent_waits_for_its_last_dependency(api):
@@ -442,7 +456,9 @@ def test_removing_the_last_unfinished_dependency_unblocks(api):
     dependency = new_intent(api)
     add_dependency(api, intent, dependency)
 
-    assert remove_dependency(api, intent, dependency["id"]).json()["status"] == "active"
+    removed = remove_dependency(api, intent, dependency["id"]).json()
+    assert (removed["status"], removed["version"]) == ("active", 3)  # one write, one step
+    assert event_log(api, intent["id"], event_type="status_changed")[-1]["payload"]["version"] == 3
 
 
 def test_a_blocked_intent_cannot_be_activated_while_dependencies_are_unfinished(api):

@@ -571,7 +571,8 @@ def test_first_state_patch_activates_a_draft(api):
         ("state_patched", None),
     ]
     changed = event_log(api, intent["id"], event_type="status_changed")[0]["payload"]
-    assert (changed["previous_status"], changed["reason"]) == ("draft", "state patched")
+    # One write, one step: the status change is logged with the version the patch led to.
+    assert (changed["previous_status"], changed["reason"], changed["version"]) == ("draft", "state patched", 2)
     second = patch(api, body, {"state": {"progress": 0.2}}).json()
     assert len(event_log(api, second["id"], event_type="status_changed")) == 1
 
@@ -583,15 +584,19 @@ def test_first_lease_activates_a_draft(api):
 
     assert lease.status_code == 200
     body = api.get(intent_url(intent)).json()
-    assert (body["status"], body["version"]) == ("active", 1)
+    assert (body["status"], body["version"]) == ("active", 2)
     assert [e["event_type"] for e in event_log(api, intent["id"])] == [
         "intent_created",
         "lease_acquired",
         "status_changed",
     ]
-    assert event_log(api, intent["id"], event_type="status_changed")[0]["payload"]["reason"] == (
-        "lease acquired on analysis"
-    )
+    changed = event_log(api, intent["id"], event_type="status_changed")[0]["payload"]
+    assert (changed["reason"], changed["version"]) == ("lease acquired on analysis", 2)
+    stale = patch(api, intent, {"state": {"progress": 0.1}}, version=1)
+    assert (stale.status_code, stale.json()["current_version"]) == (409, 2)
+
+    api.post(intent_url(intent, "/leases"), {"scope": "writing"}, format="json")
+    assert api.get(intent_url(intent)).json()["version"] == 2  # a lease on active work changes no status
 
 
 @pytest.mark.parametrize("terminal", ["completed", "abandoned"])
