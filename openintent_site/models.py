@@ -149,7 +149,7 @@ class IntentEvent(models.Model):
     event_type = models.CharField(max_length=100)
     actor = models.CharField(max_length=200)
     # The principal of the key the actor acted through, when the actor is an agent acting through a shared key.
-    via = models.CharField(max_length=200, blank=True, default="")
+    via = models.CharField(max_length=200, blank=True, default="", db_default="")
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
