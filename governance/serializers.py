@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED
+from openintent_site.api import IGNORED, json_size, long_text
 
 from .models import ArbitrationRequest, Decision
 
@@ -62,18 +62,18 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class ArbitrateSerializer(serializers.Serializer):
-    reason = serializers.CharField()
-    context = serializers.DictField(default=dict)
-    options = serializers.ListField(child=serializers.DictField(), default=list)
+    reason = long_text()
+    context = serializers.DictField(default=dict, validators=[json_size])
+    options = serializers.ListField(child=serializers.DictField(), default=list, validators=[json_size])
     requested_by = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
 
 
 class DecisionCreateSerializer(serializers.Serializer):
     decision_type = serializers.CharField(max_length=100)
     outcome = serializers.CharField(max_length=500)
-    rationale = serializers.CharField(required=False, allow_blank=True)
-    reasoning = serializers.CharField(required=False, allow_blank=True, help_text="Alias of rationale.")
-    evidence = serializers.ListField(child=serializers.DictField(), default=list)
+    rationale = long_text(required=False, allow_blank=True)
+    reasoning = long_text(required=False, allow_blank=True, help_text="Alias of rationale.")
+    evidence = serializers.ListField(child=serializers.DictField(), default=list, validators=[json_size])
     arbitration_id = serializers.CharField(required=False, help_text="Settle this pending arbitration request.")
     decided_by = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
 

@@ -9,6 +9,8 @@ not DRF views, call :func:`answer_for` themselves; Django's own error pages are 
 
 from functools import wraps
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views import csrf
 from django.views.decorators.csrf import csrf_exempt
@@ -102,10 +104,23 @@ def schema_errors(detail, loc, data):
     return [{"type": "value_error", "loc": loc, "msg": str(detail), "input": data}]
 
 
+def too_large():
+    """``(413, body)`` for a request body past ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``OPENINTENT_MAX_BODY_BYTES``).
+
+    Django raises ``RequestDataTooBig`` wherever a body is read (DRF's parsers, ``request.body``, ``request.POST``,
+    a multipart form's fields) and answers it as a bare 400; the client is told what is wrong and the limit."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"Request body too large: the limit is {limit} bytes (files uploaded as multipart/form-data aside)"
+    return 413, {"detail": message, "message": message, "max_bytes": limit}
+
+
 def exception_handler(exc, context):
     """DRF's hook: domain errors through :func:`answer_for`, DRF's own in the same shapes."""
     if isinstance(exc, errors.DomainError):
         status, body = answer_for(exc)
+        return Response(body, status=status)
+    if isinstance(exc, RequestDataTooBig):
+        status, body = too_large()
         return Response(body, status=status)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         status, body = answer_for(errors.NotAuthenticated())
@@ -176,6 +191,9 @@ def json_server_error(request):
 
 
 def json_bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        status, body = too_large()
+        return JsonResponse(body, status=status)
     return JsonResponse({"detail": "Bad Request"}, status=400)
 
 

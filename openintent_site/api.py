@@ -5,10 +5,16 @@ import base64
 import binascii
 import datetime
 import json
+import math
+import re
 import uuid
+from decimal import Decimal
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
@@ -54,18 +60,27 @@ def validate(serializer_class, data, location):
     return serializer.validated_data
 
 
+# ``3``, ``"3"`` or ``W/"3"`` (and ``W/3``, which clients before ETags sent); at most 1000 digits, which int() reads.
+IF_MATCH_VERSION = re.compile(r'(?:W/)?(?:"([0-9]{1,1000})"|([0-9]{1,1000}))')
+
+
 def expected_version(request):
-    """The integer in ``If-Match``: bare (``3``) as 0.9.1 clients send it, or an ETag (``"3"``, ``W/"3"``)."""
+    """The integer in ``If-Match``: bare (``3``) as 0.9.1 clients send it, or an ETag (``"3"``, ``W/"3"``).
+
+    A missing header is "required"; a present one that names no version says what it got and what is expected, so
+    that a client sending ``*`` or a stale ``1.5`` learns what to fix."""
     raw = request.headers.get("If-Match", "").strip()
-    if raw.startswith("W/"):
-        raw = raw[2:]
-    raw = raw.strip('"').strip()
-    try:
-        version = int(raw)
-    except ValueError:
-        version = None
-    if version is None or version < 1:
+    if not raw:
         raise RuleViolation("If-Match header required")
+    match = IF_MATCH_VERSION.fullmatch(raw)
+    version = int(match.group(1) or match.group(2)) if match else 0
+    if version < 1:
+        shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
+        why = " (any version): a write must name the version it was based on" if raw == "*" else ""
+        raise RuleViolation(
+            f"If-Match must be the version the write is based on, a whole number from 1, bare (3) or as an ETag "
+            f'("3" or W/"3"); got {shown!r}{why}'
+        )
     return version
 
 
@@ -113,51 +128,75 @@ def nul_location(value, loc):
     return None
 
 
-class LenientJSONParser(JSONParser):
-    """JSON parser whose syntax errors become 422 ``json_invalid``, naming the position.
+class JSONRefused(Exception):
+    """JSON text the API does not take: the pydantic error type, the message, where in the document, and ``ctx``."""
 
-    Text holding NUL characters is refused too (422 naming the field): PostgreSQL can store it in no text or
-    JSON column, so it would otherwise fail the write with a 500."""
+    def __init__(self, kind, message, loc=(), ctx=None):
+        super().__init__(message)
+        self.kind, self.message, self.loc, self.ctx = kind, message, list(loc), ctx
+
+
+class NonFiniteNumber(Exception):
+    pass
+
+
+def finite_float(text):
+    number = float(text)
+    if not math.isfinite(number):
+        raise NonFiniteNumber(text)
+    return number
+
+
+def no_constant(text):
+    raise NonFiniteNumber(text)
+
+
+def decode_json(raw):
+    """``raw`` JSON (bytes) as the API takes it, or :class:`JSONRefused`.
+
+    Refused besides bad syntax: nesting deeper than ``MAX_JSON_DEPTH``; NaN, Infinity and numbers too large for a
+    double (Python reads them, but PostgreSQL's JSON columns store none of them, so the write failed with a 500);
+    and text holding NUL characters, which PostgreSQL stores in no text or JSON column either."""
+    try:
+        data = json.loads(raw, parse_float=finite_float, parse_constant=no_constant)
+        # Counting brackets is a cheap upper bound of the depth: only a document that might be too deep is walked.
+        if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and deeper_than(data, MAX_JSON_DEPTH):
+            raise RecursionError
+    except RecursionError:
+        raise JSONRefused("json_invalid", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except NonFiniteNumber as exc:
+        message = f"Numbers must be finite and within a double's range; {exc} cannot be stored"
+        raise JSONRefused("finite_number", message) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        position = getattr(exc, "pos", 0)
+        message = getattr(exc, "msg", str(exc))
+        raise JSONRefused("json_invalid", "JSON decode error", [position], {"error": message}) from None
+    where = nul_location(data, []) if b"\\u0000" in raw else None
+    if where is not None:
+        raise JSONRefused("string_nul", "Text cannot contain NUL (\\u0000) characters", where)
+    return data
+
+
+class LenientJSONParser(JSONParser):
+    """JSON parser whose refusals (:func:`decode_json`) become 422 naming the body, or the place in it."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
         if not raw.strip():
             return None
         try:
-            data = json.loads(raw)
-            # Counting brackets is a cheap upper bound of the depth: only a body that might be too deep is walked.
-            if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and deeper_than(data, MAX_JSON_DEPTH):
-                raise RecursionError
-            where = nul_location(data, ["body"]) if b"\\u0000" in raw else None
-        except RecursionError:
-            raise InvalidInput(
-                [
-                    {
-                        "type": "json_invalid",
-                        "loc": ["body"],
-                        "msg": f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
-                        "input": {},
-                    }
-                ]
-            ) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            position = getattr(exc, "pos", 0)
-            message = getattr(exc, "msg", str(exc))
-            raise InvalidInput(
-                [
-                    {
-                        "type": "json_invalid",
-                        "loc": ["body", position],
-                        "msg": "JSON decode error",
-                        "input": {},
-                        "ctx": {"error": message},
-                    }
-                ]
-            ) from None
-        if where is not None:
-            msg = "Text cannot contain NUL (\\u0000) characters"
-            raise InvalidInput([{"type": "string_nul", "loc": where, "msg": msg, "input": None}])
-        return data
+            return decode_json(raw)
+        except JSONRefused as refused:
+            # Nothing is echoed: the input is what could not be read, or text the answer should not carry either.
+            error = {
+                "type": refused.kind,
+                "loc": ["body", *refused.loc],
+                "msg": refused.message,
+                "input": {} if refused.kind == "json_invalid" else None,
+            }
+            if refused.ctx is not None:
+                error["ctx"] = refused.ctx
+            raise InvalidInput([error]) from None
 
 
 # Help text of body fields that name the caller: clients send them, the server records the caller's principal.
@@ -165,6 +204,118 @@ IGNORED = "Accepted for compatibility; the caller's principal is recorded."
 
 # Databases take a 64-bit OFFSET at most; a larger one would fail the query with a 500.
 MAX_OFFSET = 2**31 - 1
+
+
+# Bounds of what is stored ------------------------------------------------------------------------------------
+#
+# Every number is checked against the column that stores it, and every stored text and JSON value against a size,
+# so that a write the database cannot take is a 422 naming the field (not a 500), and no row, and so no page of
+# rows, grows without limit.
+
+# The ranges Django documents for each integer column: PostgreSQL's. SQLite stores more, but a value only SQLite
+# takes would turn into a 500 on PostgreSQL, and the API answers the same on both.
+INTEGER_COLUMN_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
+def column_integer(model, name, **kwargs):
+    """An ``IntegerField`` for the integer column ``model.name``: within ``min_value`` and ``max_value`` when they
+    are given, and never past what the column holds."""
+    low, high = INTEGER_COLUMN_RANGES[model._meta.get_field(name).get_internal_type()]
+    kwargs["min_value"] = max(kwargs.get("min_value", low), low)
+    kwargs["max_value"] = min(kwargs.get("max_value", high), high)
+    return serializers.IntegerField(**kwargs)
+
+
+class DecimalColumnField(serializers.FloatField):
+    """A number stored in a ``DecimalField`` column: read as before (any JSON number, or a numeric string), rounded
+    to the column's decimal places, and refused past the largest value the column holds (beyond it the rounding
+    itself failed, or the database refused the row: both were 500s)."""
+
+    def __init__(self, column, **kwargs):
+        self.quantum = Decimal(1).scaleb(-column.decimal_places)
+        self.ceiling = Decimal(1).scaleb(column.max_digits - column.decimal_places)
+        # The bounds are doubles, as the schema writes them: the largest double below the column's ceiling (which is
+        # a power of ten, itself a double), so that the maximum the schema states is one the column holds.
+        largest = math.nextafter(float(self.ceiling), 0)
+        kwargs["max_value"] = min(kwargs.get("max_value", largest), largest)
+        kwargs["min_value"] = max(kwargs.get("min_value", -largest), -largest)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = Decimal(str(super().to_internal_value(data)))
+        # Checked before rounding: rounding a value this large to the column's places fails on its own.
+        if abs(value) >= self.ceiling:
+            self.fail("max_value" if value > 0 else "min_value", max_value=self.max_value, min_value=self.min_value)
+        return value.quantize(self.quantum)
+
+
+def column_decimal(model, name, **kwargs):
+    return DecimalColumnField(model._meta.get_field(name), **kwargs)
+
+
+def long_text(**kwargs):
+    """A ``CharField`` for free text stored without a length of its own (a ``TextField``): descriptions, reasons,
+    rationales, error messages; at most ``OPENINTENT_MAX_TEXT_LENGTH`` characters."""
+    return serializers.CharField(max_length=settings.OPENINTENT_MAX_TEXT_LENGTH, **kwargs)
+
+
+class JSONSizeValidator:
+    """A JSON value stored as given (state, constraints, payloads, metadata...) takes at most
+    ``OPENINTENT_MAX_JSON_BYTES`` written as compact UTF-8 JSON."""
+
+    def __call__(self, value):
+        limit = settings.OPENINTENT_MAX_JSON_BYTES
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > limit:
+            raise serializers.ValidationError(
+                f"At most {limit} bytes written as compact JSON; this is {size} bytes", code="too_long"
+            )
+
+
+json_size = JSONSizeValidator()
+
+
+class FormJSONObjectField(serializers.JSONField):
+    """A JSON object sent as the text of a form field (a multipart upload's ``metadata``), held to what a JSON body
+    is held to: read by :func:`decode_json`, an object, and within ``json_size``."""
+
+    default_error_messages = {"not_a_dict": "Input should be a valid dictionary"}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(json_size)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = decode_json(data.encode())
+            except JSONRefused as refused:
+                raise serializers.ValidationError(refused.message, code=refused.kind) from None
+        if not isinstance(data, dict):
+            self.fail("not_a_dict")
+        return data
+
+
+# Text sent on as an HTTP header (a download's Content-Type, a webhook's X-OpenIntent-Event) or on a line of its own
+# (an SSE ``event:`` field): printable ASCII only. A control character was stored, then failed every response that
+# carried it (gunicorn answers a 500 page for it), and anything outside ASCII cannot be written into a header.
+HEADER_TEXT = RegexValidator(
+    r"^[\x20-\x7e]*\Z",
+    message="Only printable ASCII characters: the value is sent in an HTTP header",
+    code="string_pattern_mismatch",
+)
+
+# RFC 9110's media type: type "/" subtype, each a token, then any parameters (printable ASCII).
+MEDIA_TYPE = RegexValidator(
+    r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ ]*;[\x20-\x7e]*)?\Z",
+    message="Enter a media type such as text/plain or text/html; charset=utf-8 (printable ASCII: it is sent as the "
+    "download's Content-Type header)",
+    code="string_pattern_mismatch",
+)
+
+
+def media_type_field(**kwargs):
+    return serializers.CharField(max_length=255, validators=[MEDIA_TYPE], **kwargs)
 
 
 class Metadata(SimpleMetadata):
@@ -197,6 +348,20 @@ class FilterSet(django_filters.FilterSet):
         if form_class is None:
             form_class = FilterSet._form_classes[type(self)] = super().get_form_class()
         return form_class
+
+    def is_valid(self):
+        """Valid filters, with each datetime moved to UTC, where the database compares it: one whose offset moves it
+        before year 1 or past 9999 there is out of range (SQLite's adapter failed on it with a 500)."""
+        if not super().is_valid():
+            return False
+        cleaned = self.form.cleaned_data
+        for name, value in list(cleaned.items()):
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                try:
+                    cleaned[name] = value.astimezone(datetime.UTC)
+                except OverflowError:
+                    self.form.add_error(name, DjangoValidationError("Datetime value out of range", code="overflow"))
+        return self.form.is_valid()
 
 
 class QueryFilterBackend(DjangoFilterBackend):

@@ -216,6 +216,14 @@ CELERY_BEAT_SCHEDULE = {
 OPENINTENT_API_KEYS = env.listing("OPENINTENT_API_KEYS")
 OPENINTENT_PROTOCOL_VERSION = env.string("OPENINTENT_PROTOCOL_VERSION", "0.1")
 OPENINTENT_MAX_ATTACHMENT_BYTES = env.integer("OPENINTENT_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0)
+# Input bounds, so that no stored row (and so no page of rows) grows without limit: free text (descriptions,
+# reasons, rationales) in characters, each stored JSON value (state, constraints, payloads, metadata) in bytes as
+# compact JSON, past which a write is a 422 naming the field; and a request body (Django's own setting; a multipart
+# upload's files are not counted, OPENINTENT_MAX_ATTACHMENT_BYTES bounds them), past which it is a 413. The body
+# default is Django's: room for every field of a write at its limit, even JSON-escaped.
+OPENINTENT_MAX_TEXT_LENGTH = env.integer("OPENINTENT_MAX_TEXT_LENGTH", 20_000, minimum=1)
+OPENINTENT_MAX_JSON_BYTES = env.integer("OPENINTENT_MAX_JSON_BYTES", 256 * 1024, minimum=2)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("OPENINTENT_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 OPENINTENT_MAX_LEASE_SECONDS = env.integer("OPENINTENT_MAX_LEASE_SECONDS", 24 * 3600, minimum=1)
 # Webhook deliveries (RFC-0006): per-request timeout, attempts before giving up, and the exponential backoff.
 OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = env.real("OPENINTENT_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED
+from openintent_site.api import IGNORED, json_size, long_text
 
 from .models import AccessRequest, ACLEntry, Permission, Policy, PrincipalType
 
@@ -58,7 +58,7 @@ class ACLEntryInputSerializer(serializers.Serializer):
     principal_id = serializers.CharField(max_length=200)
     principal_type = serializers.ChoiceField(choices=PrincipalType.choices, default=PrincipalType.AGENT)
     permission = serializers.ChoiceField(choices=Permission.choices, default=Permission.READ)
-    reason = serializers.CharField(allow_null=True, allow_blank=True, default=None)
+    reason = long_text(allow_null=True, allow_blank=True, default=None)
     expires_at = serializers.DateTimeField(allow_null=True, default=None)
 
 
@@ -77,12 +77,12 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     principal_id = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
     principal_type = serializers.ChoiceField(choices=PrincipalType.choices, default=PrincipalType.AGENT)
     requested_permission = serializers.ChoiceField(choices=Permission.choices, default=Permission.WRITE)
-    reason = serializers.CharField(allow_blank=True, default="")
-    capabilities = serializers.ListField(child=serializers.CharField(), default=list)
+    reason = long_text(allow_blank=True, default="")
+    capabilities = serializers.ListField(child=serializers.CharField(), default=list, validators=[json_size])
 
 
 class AccessDecisionSerializer(serializers.Serializer):
     permission = serializers.ChoiceField(choices=Permission.choices, allow_null=True, default=None)
     expires_at = serializers.DateTimeField(allow_null=True, default=None)
-    reason = serializers.CharField(allow_null=True, allow_blank=True, default=None)
+    reason = long_text(allow_null=True, allow_blank=True, default=None)
     decided_by = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)

@@ -3,8 +3,11 @@
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from rest_framework import serializers
+
+from openintent_site.api import MEDIA_TYPE, FormJSONObjectField, column_integer, json_size, media_type_field
 
 from .models import Attachment
 
@@ -43,7 +46,8 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 # An absolute URI: a scheme (RFC 3986: a letter, then letters, digits, "+", "-" or "."), a colon, and the rest
 # without spaces or control characters. Storage systems name objects this way (s3://bucket/key, gs://..., https://...).
-ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+$")
+# \Z, not $: "$" also matches before a final newline, which would let one through.
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+\Z")
 
 
 class StorageURIField(serializers.CharField):
@@ -62,13 +66,13 @@ class AttachmentRegisterSerializer(serializers.Serializer):
     """Registering a file stored elsewhere. The async 0.9.1 client's names are accepted too."""
 
     filename = serializers.CharField(max_length=255)
-    mime_type = serializers.CharField(max_length=255, required=False)
-    content_type = serializers.CharField(max_length=255, required=False, help_text="Alias of mime_type.")
-    size = serializers.IntegerField(min_value=0, required=False)
-    size_bytes = serializers.IntegerField(min_value=0, required=False, help_text="Alias of size.")
+    mime_type = media_type_field(required=False)
+    content_type = media_type_field(required=False, help_text="Alias of mime_type.")
+    size = column_integer(Attachment, "size", min_value=0, required=False)
+    size_bytes = column_integer(Attachment, "size", min_value=0, required=False, help_text="Alias of size.")
     storage_url = StorageURIField(required=False)
     url = StorageURIField(required=False, help_text="Alias of storage_url.")
-    metadata = serializers.DictField(default=dict)
+    metadata = serializers.DictField(default=dict, validators=[json_size])
 
     def validate(self, attrs):
         resolved = {"filename": attrs["filename"], "metadata": attrs["metadata"]}
@@ -87,8 +91,8 @@ class AttachmentRegisterSerializer(serializers.Serializer):
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
     filename = serializers.CharField(max_length=255, required=False)
-    mime_type = serializers.CharField(max_length=255, required=False)
-    metadata = serializers.JSONField(required=False, default=dict)
+    mime_type = media_type_field(required=False, help_text="The file part's Content-Type when missing.")
+    metadata = FormJSONObjectField(required=False, default=dict)
 
     def validate_file(self, uploaded):
         limit = settings.OPENINTENT_MAX_ATTACHMENT_BYTES
@@ -96,7 +100,13 @@ class AttachmentUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"File is {uploaded.size} bytes; the limit is {limit} bytes")
         return uploaded
 
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Input should be a valid dictionary", code="not_a_dict")
-        return value
+    def validate(self, attrs):
+        # Without a mime_type field the file part's own Content-Type is stored: it is held to the same rule.
+        if "mime_type" not in attrs and attrs["file"].content_type:
+            try:
+                MEDIA_TYPE(attrs["file"].content_type)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(
+                    {"file": [f"The file part's Content-Type is not usable: {exc.messages[0]}"]}
+                ) from None
+        return attrs

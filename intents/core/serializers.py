@@ -3,10 +3,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED, wire_datetime
+from openintent_site.api import HEADER_TEXT, IGNORED, column_integer, json_size, long_text, wire_datetime
 from openintent_site.events import SERVER_ONLY
 
-from .models import AgentAssignment, IntentStatus
+from .models import AgentAssignment, Intent, IntentStatus
 from .patches import OPERATIONS
 
 
@@ -97,11 +97,11 @@ class ConstraintsField(serializers.Field):
 
 class IntentCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500)
-    description = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
-    constraints = ConstraintsField(default=dict)
-    state = serializers.DictField(default=dict)
-    depends_on = serializers.ListField(child=serializers.CharField(), default=list)
-    confidence = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    description = long_text(allow_blank=True, default="", trim_whitespace=False)
+    constraints = ConstraintsField(default=dict, validators=[json_size])
+    state = serializers.DictField(default=dict, validators=[json_size])
+    depends_on = serializers.ListField(child=serializers.CharField(), default=list, validators=[json_size])
+    confidence = column_integer(Intent, "confidence", min_value=0, max_value=100, default=0)
 
 
 class TopLevelIntentCreateSerializer(IntentCreateSerializer):
@@ -119,7 +119,9 @@ class PatchSerializer(serializers.Serializer):
 
 class StatePatchSerializer(serializers.Serializer):
     patches = PatchSerializer(many=True, required=False, default=list)
-    state = serializers.DictField(required=False, default=dict, help_text="Shorthand: each key becomes a set op.")
+    state = serializers.DictField(
+        required=False, default=dict, validators=[json_size], help_text="Shorthand: each key becomes a set op."
+    )
 
     def validate(self, attrs):
         patches = attrs["patches"] or [
@@ -128,18 +130,25 @@ class StatePatchSerializer(serializers.Serializer):
         for index, patch in enumerate(patches):
             if not [segment for segment in patch["path"].split("/") if segment]:
                 raise serializers.ValidationError({"patches": {index: {"path": ["Path must name a key of the state"]}}})
-        return [dict(patch) for patch in patches]
+        patches = [dict(patch) for patch in patches]
+        if attrs["patches"]:
+            try:
+                json_size(patches)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"patches": exc.detail}) from None
+        return patches
 
 
 class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IntentStatus.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = long_text(required=False, allow_blank=True, default="")
 
 
 class EventCreateSerializer(serializers.Serializer):
-    event_type = serializers.CharField(max_length=100)
+    # Sent on as a webhook's X-OpenIntent-Event header and a stream's ``event:`` line.
+    event_type = serializers.CharField(max_length=100, validators=[HEADER_TEXT])
     actor = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
-    payload = serializers.DictField(default=dict)
+    payload = serializers.DictField(default=dict, validators=[json_size])
 
     def validate_event_type(self, value):
         if value in SERVER_ONLY:

@@ -1,10 +1,8 @@
 """The wire shapes of costs (RFC-0009)."""
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED
+from openintent_site.api import IGNORED, column_decimal, json_size
 
 from .models import Cost, CostType
 
@@ -35,16 +33,15 @@ class CostSerializer(serializers.ModelSerializer):
 
 class CostCreateSerializer(serializers.Serializer):
     cost_type = serializers.ChoiceField(choices=CostType.choices)
-    amount = serializers.FloatField(min_value=0)
+    amount = column_decimal(Cost, "amount", min_value=0)
     unit = serializers.CharField(max_length=50)
     provider = serializers.CharField(max_length=100, allow_null=True, default=None)
-    metadata = serializers.DictField(required=False)
-    cost_metadata = serializers.DictField(required=False, help_text="Alias of metadata.")
+    metadata = serializers.DictField(required=False, validators=[json_size])
+    cost_metadata = serializers.DictField(required=False, validators=[json_size], help_text="Alias of metadata.")
     agent_id = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
 
     def validate(self, attrs):
         attrs["metadata"] = attrs.get("metadata", attrs.pop("cost_metadata", {}))
         attrs.pop("cost_metadata", None)
         attrs.pop("agent_id", None)
-        attrs["amount"] = Decimal(str(attrs["amount"])).quantize(Decimal("0.000001"))
         return attrs

@@ -2,7 +2,9 @@
 
 from rest_framework import serializers
 
-from .models import MembershipRole, PortfolioStatus
+from openintent_site.api import column_integer, json_size, long_text
+
+from .models import MembershipRole, PortfolioMembership, PortfolioStatus
 
 
 class PortfolioSerializer(serializers.Serializer):
@@ -42,6 +44,10 @@ class MembershipSerializer(serializers.Serializer):
 class GovernancePolicyField(serializers.DictField):
     """An object; the keys the server acts on are checked, any others are kept as given."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(json_size)
+
     def to_internal_value(self, data):
         policy = super().to_internal_value(data)
         errors = {}
@@ -65,12 +71,12 @@ class PortfolioCreateSerializer(serializers.Serializer):
     ``governancePolicy``); ``description: null`` is the client's way of giving none."""
 
     name = serializers.CharField(max_length=255)
-    description = serializers.CharField(allow_blank=True, allow_null=True, default="", trim_whitespace=False)
+    description = long_text(allow_blank=True, allow_null=True, default="", trim_whitespace=False)
     created_by = serializers.CharField(max_length=255, required=False, allow_null=True)
     createdBy = serializers.CharField(max_length=255, required=False, allow_null=True)  # noqa: N815
     governance_policy = GovernancePolicyField(required=False, allow_null=True)
     governancePolicy = GovernancePolicyField(required=False, allow_null=True)  # noqa: N815
-    metadata = serializers.DictField(allow_null=True, default=dict)
+    metadata = serializers.DictField(allow_null=True, default=dict, validators=[json_size])
 
     def validate(self, attrs):
         return {
@@ -86,10 +92,10 @@ class PortfolioUpdateSerializer(serializers.Serializer):
     """RFC-0007's metadata update: only the fields given change."""
 
     name = serializers.CharField(max_length=255, required=False)
-    description = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
+    description = long_text(allow_blank=True, required=False, trim_whitespace=False)
     governance_policy = GovernancePolicyField(required=False)
     governancePolicy = GovernancePolicyField(required=False)  # noqa: N815
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False, validators=[json_size])
 
     def validate(self, attrs):
         if "governancePolicy" in attrs:
@@ -105,4 +111,4 @@ class PortfolioStatusSerializer(serializers.Serializer):
 class MembershipCreateSerializer(serializers.Serializer):
     intent_id = serializers.CharField()
     role = serializers.ChoiceField(choices=MembershipRole.choices, default=MembershipRole.MEMBER)
-    priority = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1, default=0)
+    priority = column_integer(PortfolioMembership, "priority", default=0)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED
+from openintent_site.api import IGNORED, column_integer, json_size, long_text
 
 from .models import Failure, RetryPolicy, RetryStrategy
 
@@ -32,12 +32,12 @@ class RetryPolicyInputSerializer(serializers.Serializer):
     """A full replacement: omitted fields return to their defaults."""
 
     strategy = serializers.ChoiceField(choices=RetryStrategy.choices)
-    max_retries = serializers.IntegerField(min_value=0, max_value=100, default=3)
-    base_delay_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=1000)
-    max_delay_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=60000)
+    max_retries = column_integer(RetryPolicy, "max_retries", min_value=0, max_value=100, default=3)
+    base_delay_ms = column_integer(RetryPolicy, "base_delay_ms", min_value=0, max_value=86_400_000, default=1000)
+    max_delay_ms = column_integer(RetryPolicy, "max_delay_ms", min_value=0, max_value=86_400_000, default=60000)
     jitter = serializers.BooleanField(default=True)
     fallback_agent_id = serializers.CharField(max_length=200, allow_null=True, default=None)
-    failure_threshold = serializers.IntegerField(min_value=1, max_value=100, default=3)
+    failure_threshold = column_integer(RetryPolicy, "failure_threshold", min_value=1, max_value=100, default=3)
 
     def validate(self, attrs):
         if attrs["max_delay_ms"] < attrs["base_delay_ms"]:
@@ -83,10 +83,10 @@ class FailureCreateSerializer(serializers.Serializer):
     error_type = serializers.CharField(
         max_length=100, required=False, allow_null=True, help_text="Alias of error_code."
     )
-    error_message = serializers.CharField(allow_null=True, allow_blank=True, default=None)
-    attempt_number = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    error_message = long_text(allow_null=True, allow_blank=True, default=None)
+    attempt_number = column_integer(Failure, "attempt_number", min_value=1, allow_null=True, default=None)
     recoverable = serializers.BooleanField(default=True)
-    metadata = serializers.DictField(allow_null=True, default=dict)
+    metadata = serializers.DictField(allow_null=True, default=dict, validators=[json_size])
     agent_id = serializers.CharField(required=False, allow_null=True, help_text=IGNORED)
     retry_scheduled_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Ignored: the server schedules retries from the policy."
