@@ -259,13 +259,19 @@ def long_text(**kwargs):
     return serializers.CharField(max_length=settings.OPENINTENT_MAX_TEXT_LENGTH, **kwargs)
 
 
+def compact_json_size(value):
+    """Bytes ``value`` takes written as compact UTF-8 JSON: how stored JSON values are measured against
+    ``OPENINTENT_MAX_JSON_BYTES``."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
 class JSONSizeValidator:
     """A JSON value stored as given (state, constraints, payloads, metadata...) takes at most
     ``OPENINTENT_MAX_JSON_BYTES`` written as compact UTF-8 JSON."""
 
     def __call__(self, value):
         limit = settings.OPENINTENT_MAX_JSON_BYTES
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        size = compact_json_size(value)
         if size > limit:
             raise serializers.ValidationError(
                 f"At most {limit} bytes written as compact JSON; this is {size} bytes", code="too_long"

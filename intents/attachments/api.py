@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView, envelope
 from intents.core.services import as_uuid
-from openintent_site.api import LenientJSONParser, body, validate
+from openintent_site.api import MEDIA_TYPE, LenientJSONParser, body, validate
 from openintent_site.errors import NotFound
 
 from . import services as attachments
@@ -64,9 +64,11 @@ class AttachmentContentView(IntentScopedView):
         attachment = self.get_object()
         if not attachment.file:
             raise NotFound("This attachment is stored elsewhere; fetch its storage_url")
+        # A media type stored before input was checked may not be a valid header; the bytes are served regardless.
+        valid = MEDIA_TYPE.regex.search(attachment.mime_type)
         return FileResponse(
             attachment.file.open("rb"),
             as_attachment=True,
             filename=attachment.filename,
-            content_type=attachment.mime_type,
+            content_type=attachment.mime_type if valid else "application/octet-stream",
         )

@@ -5,6 +5,7 @@ the caller's permission) and ``set_status``."""
 
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from intents.access.models import Permission
 from intents.access.policy import require
 from intents.graph.models import IntentDependency
 from intents.leases.models import Lease
+from openintent_site.api import compact_json_size
 from openintent_site.errors import Conflict, InvalidInput, InvalidTransition, LeaseHeld, NotFound, VersionConflict
 from openintent_site.events import EventType, append_event
 
@@ -180,6 +182,11 @@ def patch_state(intent_id, expected_version, patches, actor):
     except PatchError as exc:
         loc = ["body", "patches", exc.index, "path"]
         raise InvalidInput.field(loc, exc.message, patches[exc.index]["path"]) from None
+    # Each request's patches are bounded at the edge; what they add up to is bounded here.
+    size, limit = compact_json_size(intent.state), settings.OPENINTENT_MAX_JSON_BYTES
+    if size > limit:
+        message = f"The state these patches leave would take {size} bytes written as compact JSON; at most {limit}"
+        raise InvalidInput.field(["body", "patches"], message, type="too_long")
     # Bumped before the status moves, so the status_changed event of a first patch carries the version it led to.
     intent.version += 1
     begin_work(intent, actor, "state patched", within_versioned_write=True)

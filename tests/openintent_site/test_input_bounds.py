@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from intents.models import Attachment
 from tests.conftest import event_log, new_intent
 
 # The documented defaults (OPENINTENT_MAX_TEXT_LENGTH, OPENINTENT_MAX_JSON_BYTES).
@@ -441,3 +442,30 @@ def test_a_since_out_of_range_in_utc_is_a_422(api, intent, since):
 def test_a_since_with_an_offset_within_range_still_filters(api, intent):
     assert len(api.get(url(intent, "/events"), {"since": "2000-01-01T00:00:00+14:00"}).json()) == 1
     assert api.get(url(intent, "/events"), {"since": "9999-12-31T00:00:00+14:00"}).json() == []
+
+
+def test_patches_that_would_grow_the_state_past_the_json_limit_are_a_422(api, intent, settings):
+    settings.OPENINTENT_MAX_JSON_BYTES = 300
+    state = url(intent, "/state")
+    version = intent["version"]
+    for number in range(3):
+        response = api.post(state, {"state": {f"k{number}": "x" * 80}}, format="json", HTTP_IF_MATCH=str(version))
+        assert response.status_code == 200, response.content
+        version = response.json()["version"]
+
+    grown = api.post(state, {"state": {"k3": "x" * 80}}, format="json", HTTP_IF_MATCH=str(version))
+
+    refused(grown, ["body", "patches"])
+    after = api.get(url(intent)).json()
+    assert (after["version"], sorted(after["state"])) == (version, ["k0", "k1", "k2"])
+
+
+def test_a_file_stored_with_a_media_type_that_cannot_be_a_header_is_still_served(api, intent, media):
+    stored = upload(api, intent).json()
+    Attachment.objects.filter(pk=stored["id"]).update(mime_type="text/plain\r\nX-Injected: 1")
+
+    response = api.get(url(intent, f"/attachments/{stored['id']}/content"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert "X-Injected" not in response
