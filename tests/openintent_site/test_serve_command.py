@@ -1,14 +1,17 @@
-"""``manage.py serve``: daphne and a Celery worker beside it, stopped with it."""
+"""``manage.py serve``: daphne with a Celery worker and beat beside it, kept running while it serves and stopped
+with it."""
 
 import os
 import signal
 import subprocess
 import sys
-import time
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_for
 
 
 def children_of(pid):
@@ -24,34 +27,146 @@ def alive(pid):
     return True
 
 
-def test_serve_answers_and_sigterm_stops_daphne_and_the_worker(server_env, transactional_db):
-    port = free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def command_line(pid):
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/.well-known/openintent.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("serve did not answer within 60 s")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return []
+
+
+def child_running(parent, program, besides=None):
+    """The pid of the live child of ``parent`` running ``program`` ("daphne", "worker", "beat"), other than
+    ``besides``, or None."""
+    for pid in children_of(parent):
+        argv = command_line(pid)
+        if pid != besides and program.encode() in argv and "Z" not in process_state(pid):
+            return pid
+    return None
+
+
+def process_state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def answers(url):
+    try:
+        return httpx.get(f"{url}/.well-known/openintent.json", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def start_serve(env, tmp_path):
+    """``manage.py serve`` on a free port with a var folder of its own; its output goes to ``tmp_path/serve.log``."""
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        serve = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={**env, "OPENINTENT_VAR_DIR": str(tmp_path / "var")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # A group of its own, so that nothing serve started outlives the test, whatever serve did.
+            start_new_session=True,
+        )
+    return serve, f"http://127.0.0.1:{port}", log_path
+
+
+def wait_until_answering(serve, url, log_path):
+    if not wait_for(lambda: serve.poll() is not None or answers(url), timeout=60) or serve.poll() is not None:
+        raise AssertionError(f"serve did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop(serve):
+    """SIGTERM to serve, then SIGKILL to its whole process group: to serve if it did not stop within 30 s, and to
+    any child it left behind."""
+    if serve.poll() is None:
+        serve.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            serve.wait(timeout=30)
+    with suppress(ProcessLookupError):
+        os.killpg(serve.pid, signal.SIGKILL)
+    serve.wait()
+
+
+@contextmanager
+def serving(env, tmp_path):
+    serve, url, log_path = start_serve(env, tmp_path)
+    try:
+        wait_until_answering(serve, url, log_path)
+        yield serve, url, log_path
+    finally:
+        stop(serve)
+
+
+def test_serve_answers_and_sigterm_stops_daphne_the_worker_and_beat(server_env, transactional_db, tmp_path):
+    with serving(server_env, tmp_path) as (serve, url, log_path):
         children = children_of(serve.pid)
-        assert len(children) == 2  # daphne and the Celery worker
+        assert {program: bool(child_running(serve.pid, program)) for program in ("daphne", "worker", "beat")} == {
+            "daphne": True,
+            "worker": True,
+            "beat": True,
+        }
+        assert len(children) == 3
 
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while any(alive(child) for child in children) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(alive(child) for child in children)
+        assert serve.returncode == 0
+        assert wait_for(lambda: not any(alive(child) for child in children), timeout=30)
+
+
+@pytest.mark.parametrize("program", ["worker", "beat"])
+def test_serve_restarts_a_killed_celery_worker_or_beat_while_the_api_keeps_answering(
+    server_env, transactional_db, tmp_path, program
+):
+    with serving(server_env, tmp_path) as (serve, url, log_path):
+        killed = child_running(serve.pid, program)
+        assert killed, f"serve runs no {program}"
+        os.kill(killed, signal.SIGKILL)
+
+        def restarted():
+            assert answers(url), "the API stopped answering while the Celery helper was restarted"
+            return child_running(serve.pid, program, besides=killed)
+
+        assert wait_for(restarted, timeout=30), f"no new {program} within 30 s:\n{log_path.read_text()[-3000:]}"
+        assert answers(url)
+        assert serve.poll() is None
+        assert f"(pid {killed}) exited with signal SIGKILL; restarting it" in log_path.read_text()
+
+
+def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, transactional_db, tmp_path):
+    # Celery reads CELERY_BROKER_URL from the environment before its settings, and refuses a transport it does not
+    # know as it starts; daphne does not read it, so only the worker and beat fail.
+    env = {**server_env, "CELERY_BROKER_URL": "bogus://nowhere"}
+    serve, url, log_path = start_serve(env, tmp_path)
+    try:
+        wait_until_answering(serve, url, log_path)
+        try:
+            serve.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"serve kept serving for 120 s:\n{log_path.read_text()[-3000:]}") from None
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        stop(serve)
+
+    log = log_path.read_text()
+    assert serve.returncode != 0
+    assert "exited with status 1; restarting it in" in log
+    assert "CommandError: the Celery" in log
+    assert "exited with status 1 after 5 restarts within 60 s; stopping daphne too" in log
+    assert not answers(url)
+
+
+def test_serve_stops_the_worker_and_beat_and_exits_with_daphnes_status_when_daphne_dies(
+    server_env, transactional_db, tmp_path
+):
+    with serving(server_env, tmp_path) as (serve, url, log_path):
+        children = children_of(serve.pid)
+        os.kill(child_running(serve.pid, "daphne"), signal.SIGKILL)
+
+        serve.wait(timeout=30)
+        assert serve.returncode == 128 + signal.SIGKILL
+        assert "CommandError: daphne exited with signal SIGKILL" in log_path.read_text()
+        assert wait_for(lambda: not any(alive(child) for child in children), timeout=30)

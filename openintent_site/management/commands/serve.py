@@ -1,42 +1,149 @@
 import signal
 import subprocess
 import sys
+import time
+from collections import deque
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+CELERY = [sys.executable, "-m", "celery", "-A", "openintent_site"]
+
+# A helper that dies is started again after FIRST_BACKOFF_SECONDS, twice as long after each further restart within
+# RESTART_WINDOW_SECONDS (up to MAX_BACKOFF_SECONDS): a worker killed once (out of memory, an operator's kill) is
+# back within a second, and one that cannot start is not restarted in a tight loop. One that still dies after
+# MAX_RESTARTS restarts within the window will not come up by itself (bad configuration, an unreachable broker):
+# serving on without it would leave leases and grants unexpired and webhooks undelivered with nothing to show for
+# it, so serve stops and says why, and the process manager that started it sees a failure.
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 8.0
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
+POLL_SECONDS = 0.2
+# How long the children have to stop after SIGTERM before they are killed: a worker finishes the task in hand
+# (a webhook delivery times out after 10 s by default), which must not hold up a stop for long.
+STOP_SECONDS = 10.0
 
 
 class Command(BaseCommand):
-    help = "Serve HTTP and websockets with daphne, with a Celery worker and beat beside it. Ctrl-C stops both."
+    help = (
+        "Serve HTTP and websockets with daphne, with a Celery worker and Celery beat beside it, restarted when they "
+        "die. Ctrl-C or SIGTERM stops all three; if daphne exits, so does the rest."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-worker", action="store_true", help="Serve only; run Celery elsewhere.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Serve only; run Celery worker and beat elsewhere."
+        )
 
     def handle(self, *args, host, port, no_worker, **options):
-        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that daphne and the worker stop
+        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that daphne and the helpers stop
         # with this command instead of living on without it.
         signal.signal(signal.SIGTERM, interrupt)
-        worker = None
-        if not no_worker:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "openintent_site", "worker", "--beat", "--loglevel=INFO"]
-            )
-        self.stdout.write(f"Serving on http://{host}:{port} (API /api/v1, docs /docs, admin /admin/)")
+        # Beat runs in a process of its own rather than inside the worker (`worker --beat`): a beat that dies there
+        # leaves the worker running, so watching the worker would not notice that periodic jobs stopped.
+        helpers = (
+            []
+            if no_worker
+            else [
+                Helper("Celery worker", [*CELERY, "worker", "--loglevel=INFO"]),
+                Helper("Celery beat", [*CELERY, "beat", "--loglevel=INFO"]),
+            ]
+        )
+        daphne = None
+        status = None
         try:
-            subprocess.run(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "openintent_site.asgi:application"],
-                check=False,
+            for helper in helpers:
+                helper.start()
+            daphne = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "openintent_site.asgi:application"]
             )
+            self.stdout.write(f"Serving on http://{host}:{port} (API /api/v1, docs /docs, admin /admin/)")
+            while status is None:
+                for helper in helpers:
+                    self.keep_up(helper)
+                time.sleep(POLL_SECONDS)
+                status = daphne.poll()
         except KeyboardInterrupt:
             pass
         finally:
-            if worker is not None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            # The stop is bounded (SIGKILL after STOP_SECONDS), so a second Ctrl-C or SIGTERM must not cut it short
+            # and leave children behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stop([daphne, *(helper.process for helper in helpers)])
+        if status:
+            raise CommandError(f"daphne exited with {describe(status)}", returncode=exit_code(status))
+
+    def keep_up(self, helper):
+        """Restart ``helper`` if it died and its backoff has passed; raise CommandError if it keeps dying."""
+        now = time.monotonic()
+        if helper.process is not None:
+            status = helper.process.poll()
+            if status is None:
+                return
+            pid = helper.process.pid
+            helper.process = None
+            while helper.restarts and now - helper.restarts[0] > RESTART_WINDOW_SECONDS:
+                helper.restarts.popleft()
+            if len(helper.restarts) >= MAX_RESTARTS:
+                raise CommandError(
+                    f"the {helper.name} exited with {describe(status)} after {len(helper.restarts)} restarts within "
+                    f"{RESTART_WINDOW_SECONDS:g} s; stopping daphne too, since the server cannot work without it "
+                    "(see the log above for why it exits)"
+                )
+            delay = min(FIRST_BACKOFF_SECONDS * 2 ** len(helper.restarts), MAX_BACKOFF_SECONDS)
+            helper.restart_at = now + delay
+            self.stderr.write(
+                f"serve: the {helper.name} (pid {pid}) exited with {describe(status)}; restarting it in {delay:g} s"
+            )
+        if now >= helper.restart_at:
+            helper.restarts.append(now)
+            helper.start()
+            self.stderr.write(f"serve: restarted the {helper.name} (pid {helper.process.pid})")
+
+
+class Helper:
+    """A child process that serve keeps running beside daphne, with the times it was restarted."""
+
+    def __init__(self, name, argv):
+        self.name = name
+        self.argv = argv
+        self.process = None
+        self.restart_at = 0.0
+        self.restarts = deque()
+
+    def start(self):
+        self.process = subprocess.Popen(self.argv)
+
+
+def stop(processes):
+    """SIGTERM to every running process at once, then SIGKILL to those still running after STOP_SECONDS."""
+    running = [process for process in processes if process is not None and process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def describe(status):
+    if status >= 0:
+        return f"status {status}"
+    try:
+        return f"signal {signal.Signals(-status).name}"
+    except ValueError:  # a signal Python has no name for, such as a real-time one
+        return f"signal {-status}"
+
+
+def exit_code(status):
+    # A child killed by a signal has a negative returncode; a shell reports the same death as 128 + the signal.
+    return 128 - status if status < 0 else status
 
 
 def interrupt(signum, frame):
