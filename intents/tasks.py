@@ -42,6 +42,15 @@ def run_retry(failure_id):
 
 
 @shared_task
+def fan_out(event_id):
+    """Record the webhook deliveries of a committed event and queue them (``delivery.fan_out``)."""
+    ids = delivery.fan_out(event_id)
+    for pk in ids:
+        deliver_webhook.apply_async(args=[pk], countdown=0)
+    return len(ids)
+
+
+@shared_task
 def deliver_webhook(delivery_id):
     """One attempt at POSTing an event to a subscription's webhook; a failed attempt queues the next one."""
     attempted = delivery.deliver(delivery_id)
@@ -54,6 +63,13 @@ def deliver_webhook(delivery_id):
 
 @shared_task
 def deliver_due_webhooks():
+    """Fan out the events whose fan-out task was lost, then queue every delivery that is due (those just recorded
+    among them, and those whose task was lost)."""
+    lost = delivery.lost_fan_outs()
+    for event_id in lost:
+        delivery.fan_out(event_id)
+    if lost:
+        logger.info("fanned out %d events whose fan-out task was lost", len(lost))
     due = delivery.due()
     for pk in due:
         deliver_webhook.apply_async(args=[pk], countdown=0)
@@ -63,14 +79,14 @@ def deliver_due_webhooks():
 
 
 def on_event_committed(sender, event, **kwargs):
-    """Queue the jobs a committed event calls for: the retry its failure scheduled, and its webhook deliveries."""
+    """Queue the jobs a committed event calls for: the retry its failure scheduled, and its webhook fan-out."""
     if event.event_type == EventType.FAILURE_RECORDED and "retry_delay_ms" in event.payload:
         delay = event.payload["retry_delay_ms"] / 1000
         run_retry.apply_async(args=[event.payload["failure_id"]], countdown=delay)
     # The write has committed and its response is on the way; a failure here (the broker down) must not turn it
-    # into an error. Deliveries already recorded are picked up again by the deliver_due_webhooks sweep.
+    # into an error. A fan-out whose marker is recorded is done by the deliver_due_webhooks sweep if its task is lost.
     try:
-        for pk in delivery.queue_deliveries(event):
-            deliver_webhook.apply_async(args=[pk], countdown=0)
+        if delivery.mark_for_fan_out(event):
+            fan_out.apply_async(args=[event.pk], countdown=0)
     except Exception:
-        logger.exception("could not queue webhook deliveries for event %s", event.pk)
+        logger.exception("could not queue the webhook fan-out of event %s", event.pk)

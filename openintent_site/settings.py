@@ -230,11 +230,21 @@ OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = env.real("OPENINTENT_WEBHOOK_TIMEOUT_SECOND
 OPENINTENT_WEBHOOK_MAX_ATTEMPTS = env.integer("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 OPENINTENT_WEBHOOK_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", 10.0, minimum=0)
 OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", 3600.0, minimum=0)
+# Live subscriptions one principal may hold: each is matched against every committed event.
+OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL = env.integer("OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", 100, minimum=0)
+# Whether webhooks may go to loopback, private, link-local and other non-public addresses. Off, such URLs are refused
+# at creation and at each delivery. On by default in development, where the receiver is usually on the same machine.
+OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = env.boolean(
+    "OPENINTENT_WEBHOOKS_ALLOW_PRIVATE", env.boolean("OPENINTENT_DEV", True)
+)
 # Live streams (RFC-0006): how often a process reads the log for its subscribers when nothing woke it (this bounds
 # the delay of events written where no wake-up reaches, e.g. by a Celery worker on the embedded layer), and the
 # idle time after which an SSE stream sends a keepalive comment.
 OPENINTENT_STREAM_POLL_SECONDS = env.real("OPENINTENT_STREAM_POLL_SECONDS", 0.5, minimum=0)
 OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECONDS", 15.0, minimum=0)
+# What one stream connection may hold that its client has not read; a client that reads none of it for a keepalive
+# interval is disconnected, and resumes with Last-Event-ID (intents/streams/backlog.py).
+OPENINTENT_STREAM_MAX_BUFFER_BYTES = env.integer("OPENINTENT_STREAM_MAX_BUFFER_BYTES", 1024 * 1024, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ from django.conf import settings
 from openintent_site.answers import answer_for
 from openintent_site.errors import DomainError
 
+from .backlog import Stalled, backlog_of, in_writes
 from .hub import StreamClosed, open_subscription
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         # Accepted only once subscribed: a client that writes as soon as the handshake completes sees its write.
         await self.accept()
+        self.subscription.backlog = backlog_of(self.base_send, websocket_size)
         self.subscription.push = self.push
         self.pump = asyncio.ensure_future(self.forward())
 
@@ -54,10 +56,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def forward(self):
         try:
             while True:
-                for event in await self.subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS):
-                    await self.send(text_data=event.websocket)
+                events = await self.subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS)
+                async for group in in_writes(self.subscription.backlog, [event.websocket for event in events]):
+                    for text in group:
+                        await self.send(text_data=text)
         except StreamClosed as closed:
             await self.refuse(4403, {"detail": str(closed)})
+        except Stalled:
+            pass  # the connection is gone; the client reconnects with its last id
         except Exception:
             # Close rather than fall silent: the client reconnects with its last id and misses nothing.
             logger.exception("websocket stream failed")
@@ -76,6 +82,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         """Streams are one-way; what a client sends is ignored."""
+
+
+def websocket_size(event):
+    # JSON with everything beyond ASCII escaped: a byte a character.
+    return len(event.websocket)
 
 
 class IntentStreamConsumer(StreamConsumer):

@@ -7,6 +7,9 @@ where that needs the database (``Subscription.hand_over``). The hub reads the lo
 in this process wakes it directly, one in another process or a Celery worker through the channel layer) and
 every ``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: the channel
 layer only shortens the wait.
+
+What one subscriber may cost is bounded: the hub holds at most ``MAX_QUEUED`` events for it (past that it is served
+from the log), and its connection at most ``OPENINTENT_STREAM_MAX_BUFFER_BYTES`` unread (``backlog``).
 """
 
 import asyncio
@@ -69,6 +72,8 @@ class Subscription:
         self.closed = False
         self.replay_until = None
         self.push = None
+        # The connection's Backlog, where the server lets it be read: the hub pushes only what fits.
+        self.backlog = None
         self.idle = False
         self.push_failure = None
 
@@ -80,8 +85,9 @@ class Subscription:
             self.queue.append(event)
 
     async def hand_over(self):
-        """Deliver what the hub has offered: pushed when the subscriber takes pushes, its task idles and the cached
-        access answers decide every event; otherwise by waking the task, from the first event they do not."""
+        """Deliver what the hub has offered: pushed when the subscriber takes pushes, its task idles, the cached
+        access answers decide every event and the connection has room for it; otherwise by waking the task, from the
+        first event that is not so."""
         if self.closed:
             return
         if self.push is None or not self.idle or self.catch_up or self.overflowed or not self.queue:
@@ -90,8 +96,9 @@ class Subscription:
         candidates = list(self.queue)
         self.queue.clear()
         admitted = []
+        fits = None if self.backlog is None else self.backlog.budget()
         try:
-            undecided = self.admit_known(candidates, admitted)
+            undecided = self.admit_known(candidates, admitted, fits=fits)
         except StreamClosed:
             self.offered.set()  # the task ends the stream
             return
@@ -163,11 +170,13 @@ class Subscription:
             answer = await read_log(self.topic.may_read)(candidates[0].intent_id)
         return admitted
 
-    def admit_known(self, candidates, admitted, answer=None):
-        """Admit ``candidates`` in order into ``admitted`` while the topic's cached access answers decide them.
+    def admit_known(self, candidates, admitted, answer=None, fits=None):
+        """Admit ``candidates`` in order into ``admitted`` while the topic's cached access answers decide them (and
+        ``fits``, when given, says the connection has room for them).
 
-        Returns the index of the first event that only the database can decide, with this subscriber left just
-        before it, or None when all are done (or access has ended). ``answer`` decides ``candidates[0]``."""
+        Returns the index of the first event that only the database can decide (or that does not fit), with this
+        subscriber left just before it, or None when all are done (or access has ended). ``answer`` decides
+        ``candidates[0]``."""
         for index, event in enumerate(candidates):
             if event.position <= self.position:
                 continue
@@ -190,6 +199,9 @@ class Subscription:
                 self.position = before
                 return index
             if readable:
+                if fits is not None and not fits(event):
+                    self.position = before
+                    return index
                 admitted.append(event)
             elif self.topic.kind == "intent":
                 # What was readable before the loss still goes out; the stream ends at the next call.

@@ -7,21 +7,36 @@ import weakref
 from functools import partial
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import JsonResponse, StreamingHttpResponse
 
 from openintent_site.answers import answer_for
 from openintent_site.asgi_send import ASGI_SEND
 from openintent_site.errors import DomainError
 
+from .backlog import Stalled, backlog_of, in_writes
 from .hub import StreamClosed, open_subscription
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+# A stream reached through a WSGI worker would hold that worker (one request at a time) until the client leaves or
+# gunicorn kills it, so any key holder could stall the API. 421 Misdirected Request (RFC 9110, 15.5.20) says what
+# happened: the request is sound but reached a server that cannot answer it. It is a 4xx, so browsers' EventSource
+# and the SDK stop there instead of reconnecting into the same worker, as they would after a 5xx such as 501; and
+# unlike 400 it does not blame the request, which is right at the ASGI server.
+NOT_SERVED_OVER_WSGI = (
+    "Streams are not served here: this is a WSGI server, which serves the rest of the API. Live streams are served "
+    "by the ASGI server (daphne) at the same paths; the reverse proxy sends /ws/, /api/v1/subscribe/ and paths "
+    "ending in /subscribe to it (README, Deployment)."
+)
 
 
 def event_stream_view(kind):
     async def subscribe(request, key):
         if request.method != "GET":
             return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": "GET"})
+        if not isinstance(request, ASGIRequest):
+            return JsonResponse({"detail": NOT_SERVED_OVER_WSGI}, status=421)
         last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
         try:
             subscription = await open_subscription(
@@ -48,15 +63,22 @@ async def sse_frames(subscription, send=None):
     if send is not None:
         # Django has sent the head and that first chunk, and sends nothing more until this generator yields
         # again: from here the hub may write frames to the server itself, as the events are read.
+        subscription.backlog = backlog_of(send, sse_size)
         subscription.push = partial(push_sse_frames, send)
     try:
         while True:
             events = await subscription.next_events(settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS)
-            yield b"".join(event.sse for event in events) if events else b": keepalive\n\n"
-    except StreamClosed:
+            frames = [event.sse for event in events] if events else [b": keepalive\n\n"]
+            async for group in in_writes(subscription.backlog, frames):
+                yield b"".join(group)
+    except (StreamClosed, Stalled):
         return
     finally:
         subscription.close()
+
+
+def sse_size(event):
+    return len(event.sse)
 
 
 async def push_sse_frames(send, events):

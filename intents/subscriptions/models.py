@@ -74,3 +74,17 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"event {self.event_id} to {self.subscription_id}: {self.status}"
+
+
+class PendingFanOut(models.Model):
+    """A committed event whose webhook deliveries are still to be recorded.
+
+    Written right after the event's write commits, when some live subscription's scope takes the event in, and
+    removed by the fan-out task in the transaction that records the deliveries. One that stays longer than a task
+    takes (the broker was down, the worker died) is found by the beat sweep, which fans the event out itself."""
+
+    event = models.OneToOneField(IntentEvent, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"event {self.event_id}"

@@ -1,5 +1,7 @@
 """The wire shapes of webhook subscriptions (RFC-0006). The signing secret is written once, at creation."""
 
+from urllib.parse import urlsplit
+
 from rest_framework import serializers
 
 
@@ -39,6 +41,13 @@ class SubscriptionCreateSerializer(serializers.Serializer):
     def validate_webhook_url(self, value):
         if value.split(":", 1)[0].lower() not in ("http", "https"):
             raise serializers.ValidationError("Must be an http or https URL")
+        # The resolver wraps a port past 65535 round to another one: the delivery would go elsewhere.
+        try:
+            port = urlsplit(value).port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise serializers.ValidationError("The port must be between 1 and 65535")
         return value
 
     def validate_event_types(self, value):

@@ -325,3 +325,31 @@ def test_a_failed_push_ends_the_stream_so_the_client_resumes_from_what_it_has(sh
     delivered, ended = run(scenario)
     assert delivered == []
     assert isinstance(ended, ConnectionResetError)
+
+
+class FullConnection:
+    """A connection's backlog that already holds all it may: nothing more fits (intents.streams.backlog)."""
+
+    def budget(self):
+        return lambda event: False
+
+
+def test_the_hub_leaves_to_the_task_what_the_connection_has_no_room_for(shared_intent):
+    """The hub serves every subscriber and never waits for one: an event the connection has no room for goes to the
+    subscriber's own task, which may wait for the client to read."""
+    intent, _ = shared_intent
+
+    async def scenario():
+        subscription = await open_subscription("agent-synth-key", "intent", str(intent.pk))
+        transport = Transport(subscription)
+        await transport.idle()
+        await in_thread(note, intent, "pushed")
+        await transport.until(1)
+        subscription.backlog = FullConnection()
+        await transport.idle()
+        await in_thread(note, intent, "waits for room")
+        await transport.until(2)
+        transport.close()
+        return transport.delivered
+
+    assert run(scenario) == [("pushed", "pushed"), ("task", "waits for room")]

@@ -4,6 +4,7 @@ to a real HTTP receiver, retries with backoff, and a delivery carried out by a r
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -16,6 +17,8 @@ from django.utils import timezone
 
 from intents import tasks
 from intents.models import Subscription, WebhookDelivery
+from intents.subscriptions.delivery import FAN_OUT_GRACE
+from intents.subscriptions.models import PendingFanOut
 from tests.conftest import running_celery_worker, wait_for
 
 SUBSCRIPTIONS = "/api/v1/subscriptions"
@@ -94,12 +97,15 @@ def subscribe(client, **fields):
 
 
 def post_event(client, intent, event_type="note", capture=None, **payload):
+    """Post an event, then run its fan-out task as the worker would (the request only queues it)."""
     with capture(execute=True):
         response = client.post(
             f"/api/v1/intents/{intent['id']}/events", {"event_type": event_type, "payload": payload}, format="json"
         )
     assert response.status_code == 200
-    return response.json()
+    event = response.json()
+    tasks.fan_out(event["id"])
+    return event
 
 
 # The routes --------------------------------------------------------------------------------------------------
@@ -151,6 +157,8 @@ def test_create_accepts_what_the_091_client_sends(api, receiver):
         ({"webhook_url": None}, ["body", "webhook_url"]),
         ({"webhook_url": "not a url"}, ["body", "webhook_url"]),
         ({"webhook_url": "ftp://files.example.com/drop"}, ["body", "webhook_url"]),
+        ({"webhook_url": "https://h.example.com:99999/in"}, ["body", "webhook_url"]),
+        ({"webhook_url": "https://h.example.com:0/in"}, ["body", "webhook_url"]),
         ({"webhook_url": "https://h.example.com", "event_types": "status_changed"}, ["body", "event_types"]),
         ({"webhook_url": "https://h.example.com", "event_types": [""]}, ["body", "event_types", 0]),
         ({"webhook_url": "https://h.example.com", "expires_at": "soon"}, ["body", "expires_at"]),
@@ -364,16 +372,199 @@ def test_the_sweep_queues_due_deliveries_again(api, receiver, sent, django_captu
     assert tasks.deliver_due_webhooks() == 0
 
 
-def test_a_broken_queue_does_not_fail_the_write(api, receiver, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_broken_queue_does_not_fail_the_write_and_the_sweep_fans_out_later(
+    api, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
     def unreachable(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(current_app, "send_task", unreachable)
     intent = make_intent(api)
     subscribe(api, webhook_url=receiver.url, intent_id=intent["id"])
+    monkeypatch.setattr(current_app, "send_task", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/intents/{intent['id']}/events", {"event_type": "note"}, format="json")
+    assert response.status_code == 200
+    event = response.json()
+    assert not WebhookDelivery.objects.filter(event_id=event["id"]).exists()
+
+    # The broker is back; the fan-out task never came. Once it is overdue, the sweep does its work.
+    queued = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, *rest, **options: queued.append((name, args[0])))
+    assert tasks.deliver_due_webhooks() == 0
+    assert not WebhookDelivery.objects.filter(event_id=event["id"]).exists()  # not overdue yet
+    PendingFanOut.objects.update(created_at=timezone.now() - FAN_OUT_GRACE)
+    assert tasks.deliver_due_webhooks() == 1
+    recorded = WebhookDelivery.objects.get(event_id=event["id"])
+    assert recorded.status == "pending"
+    assert queued == [("intents.tasks.deliver_webhook", recorded.pk)]
+    assert tasks.deliver_webhook(recorded.pk) == "delivered"
+    assert len(receiver.requests) == 1
+    assert tasks.deliver_due_webhooks() == 0  # fanned out once
+
+
+# Fan-out off the request path, and its limits --------------------------------------------------------------
+
+
+def test_the_write_only_queues_the_fan_out_and_the_task_records_the_deliveries(
+    api, receiver, sent, django_capture_on_commit_callbacks
+):
+    def write(intent):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.post(f"/api/v1/intents/{intent['id']}/events", {"event_type": "note"}, format="json")
+        assert response.status_code == 200
+        return int(response.json()["id"])
+
+    watched, elsewhere = make_intent(api, "Watched"), make_intent(api, "Elsewhere")
+    on_intent = subscribe(api, webhook_url=receiver.url, intent_id=watched["id"])
+    sent.clear()
+    write(elsewhere)
+    assert sent == []  # no subscription's scope takes the event in: nothing to queue
+
+    everything = subscribe(api, webhook_url=receiver.url)
+    event_id = write(watched)
+    # The request answered having queued one task, with no worker running it yet: no delivery exists.
+    assert sent == [("intents.tasks.fan_out", event_id, 0)]
+    assert not WebhookDelivery.objects.filter(event_id=event_id).exists()
+
+    assert tasks.fan_out(event_id) == 2
+    deliveries = WebhookDelivery.objects.filter(event_id=event_id)
+    assert {str(row.subscription_id) for row in deliveries} == {on_intent["id"], everything["id"]}
+    queued = sorted(pk for name, pk, countdown in sent if name == "intents.tasks.deliver_webhook")
+    assert queued == sorted(row.pk for row in deliveries)
+    tasks.fan_out(event_id)  # a repeated task records nothing twice
+    assert WebhookDelivery.objects.filter(event_id=event_id).count() == 2
+
+
+def test_a_principal_holds_at_most_the_configured_number_of_live_subscriptions(api, other_api, settings):
+    settings.OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL = 2
+    url = "https://hooks.example.com/in"
+    first, _ = subscribe(api, webhook_url=url), subscribe(api, webhook_url=url)
+
+    refused = api.post(SUBSCRIPTIONS, {"webhook_url": url}, format="json")
+    assert refused.status_code == 409
+    body = refused.json()
+    assert "at most 2 live subscriptions" in body["detail"] and body["max_subscriptions"] == 2
+    assert Subscription.objects.filter(created_by="agent-research").count() == 2
+    subscribe(other_api, webhook_url=url)  # the limit is per principal
+
+    # Expired or deleted ones no longer count.
+    Subscription.objects.filter(pk=first["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    third = subscribe(api, webhook_url=url)
+    assert api.post(SUBSCRIPTIONS, {"webhook_url": url}, format="json").status_code == 409
+    assert api.delete(f"{SUBSCRIPTIONS}/{third['id']}").status_code == 204
+    subscribe(api, webhook_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:8080/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::ffff:10.1.2.3]/hook",
+        "http://10.1.2.3/hook",
+        "http://172.16.5.4/hook",
+        "https://192.168.1.20/hook",
+        "http://100.64.0.1/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/hook",
+        "http://[fd12:3456::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://[::]/hook",
+        "http://224.0.0.1/hook",
+        "http://[ff02::1]/hook",
+        "http://240.0.0.1/hook",
+    ],
+)
+def test_webhook_urls_on_non_public_addresses_are_refused_at_creation(api, settings, url):
+    settings.OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = False
+    response = api.post(SUBSCRIPTIONS, {"webhook_url": url}, format="json")
+    assert response.status_code == 422, response.content
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "webhook_url"]
+    assert "public addresses only" in error["msg"]
+    assert not Subscription.objects.exists()
+
+
+def test_public_and_unresolvable_webhook_urls_are_accepted_at_creation(api, settings):
+    settings.OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = False
+    # An address that is public, and a name that resolves nowhere yet (each delivery checks it again).
+    for url in ["http://93.184.215.14/hook", "https://hooks.openintent.invalid/in"]:
+        assert api.post(SUBSCRIPTIONS, {"webhook_url": url}, format="json").status_code == 200
+
+
+class FakeDNS:
+    """``socket.getaddrinfo`` for one name, whose answers change from one lookup to the next; the public address
+    ``ROUTED`` is routed to a local receiver, and every other host resolves as usual."""
+
+    ROUTED = "93.184.215.14"
+
+    def __init__(self, monkeypatch, name, answers, receiver_port):
+        self.name, self.answers, self.receiver_port = name, list(answers), receiver_port
+        self.lookups = 0
+        self.real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", self.getaddrinfo)
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        if host == self.name:
+            self.lookups += 1
+            address, port = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        elif host == self.ROUTED:
+            address, port = "127.0.0.1", self.receiver_port
+        else:
+            return self.real(host, port, family, type, proto, flags)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+def test_a_delivery_to_a_host_now_on_a_private_address_is_not_sent(
+    api, receiver, sent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    intent = make_intent(api)
+    local = subscribe(api, webhook_url=receiver.url, intent_id=intent["id"])  # while private addresses were allowed
+    dns = FakeDNS(monkeypatch, "hooks.moved.test", [(FakeDNS.ROUTED, port), ("127.0.0.1", port)], port)
+    settings.OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = False
+    subscribe(api, webhook_url=f"http://hooks.moved.test:{port}/hook", intent_id=intent["id"])
     event = post_event(api, intent, capture=django_capture_on_commit_callbacks)
-    # The row is there for the sweep to pick up once the broker is back.
-    assert WebhookDelivery.objects.get(event_id=event["id"]).status == "pending"
+    # The name now resolves to the loopback, where the receiver listens: no request is sent there.
+    moved = WebhookDelivery.objects.get(event_id=event["id"], subscription__webhook_url__contains="moved")
+    assert tasks.deliver_webhook(moved.pk) == "pending"
+    moved.refresh_from_db()
+    assert (moved.attempts, moved.last_status_code) == (1, None)
+    assert moved.last_error.startswith("Not sent: The host hooks.moved.test resolves to 127.0.0.1")
+    assert "loopback" in moved.last_error
+    assert receiver.requests == [] and dns.lookups == 2
+
+    # One made while private addresses were allowed is checked at each delivery too.
+    kept = WebhookDelivery.objects.get(event_id=event["id"], subscription_id=local["id"])
+    assert tasks.deliver_webhook(kept.pk) == "pending"
+    kept.refresh_from_db()
+    assert "Not sent: The host 127.0.0.1 is a loopback address" in kept.last_error
+    assert receiver.requests == []
+
+
+def test_a_delivery_connects_to_the_address_it_checked(
+    api, receiver, sent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """DNS rebinding: the name resolves to a public address for the checks, then to a private one. The request
+    goes to the address checked (routed here to the receiver), naming the host, and the name is not looked up
+    again behind the check's back."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    public, private = (FakeDNS.ROUTED, port), ("10.0.0.7", 9)
+    dns = FakeDNS(monkeypatch, "hooks.rebind.test", [public, public, private], port)
+    settings.OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = False
+    settings.OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = 2
+    intent = make_intent(api)
+    subscription = subscribe(api, webhook_url=f"http://hooks.rebind.test:{port}/hook", intent_id=intent["id"])
+    event = post_event(api, intent, capture=django_capture_on_commit_callbacks)
+    pk = WebhookDelivery.objects.get(event_id=event["id"]).pk
+
+    assert tasks.deliver_webhook(pk) == "delivered"
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"hooks.rebind.test:{port}"
+    assert verify(request, subscription["secret"])
+    assert dns.lookups == 2  # once at creation, once for the delivery's check
 
 
 # A real worker -----------------------------------------------------------------------------------------------

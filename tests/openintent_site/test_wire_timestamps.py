@@ -169,6 +169,8 @@ def test_a_webhook_body_writes_utc_with_its_offset(api, django_capture_on_commit
     ok(api.post("/api/v1/subscriptions", subscription, format="json"))
     with django_capture_on_commit_callbacks(execute=True):
         ok(api.post(f"/api/v1/intents/{intent['id']}/leases", {"scope": "s"}, format="json"))
+    [acquired] = [event for event in event_log(api, intent["id"]) if event["event_type"] == "lease_acquired"]
+    tasks.fan_out(acquired["id"])  # what the worker does with the task the write queued
     delivery = WebhookDelivery.objects.get(subscription__webhook_url=webhook_url)
 
     assert tasks.deliver_webhook(delivery.pk) == "delivered"
