@@ -15,7 +15,7 @@ BROWSER_DEPS := chromium
 BROWSER_ARGS :=
 endif
 
-.PHONY: run test lint format bench clean chromium
+.PHONY: run test fuzz lint format bench clean chromium
 
 # Django 5.2 needs Python 3.10; say so here rather than in a pip resolver error half-way through the install.
 $(PY):
@@ -42,6 +42,11 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-dev $(BROWSER_DEPS)
 	$(PY) -m pytest $(BROWSER_ARGS) $(PYTEST_ARGS)
+
+# Schemathesis over /openapi.json against a live daphne on the test database (tests/fuzz, left out of `make test`):
+# every operation a few dozen times; it fails on a server error or an answer the document does not describe.
+fuzz: $(VENV)/.installed-dev
+	$(PY) -m pytest -m schemathesis tests/fuzz $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium; install it when it is missing (needs root, as on CI).
 chromium:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from intents.core.api import IntentScopedView
 from openintent_site.api import body
 from openintent_site.errors import NotAllowed
+from openintent_site.schema import refusal
 
 from . import services
 from .serializers import (
@@ -56,7 +57,15 @@ class DecisionListView(IntentScopedView):
     def get(self, request, intent_id):
         return Response({"decisions": self.get_serializer(self.get_queryset(), many=True).data})
 
-    @extend_schema(request=DecisionCreateSerializer, responses=DecisionSerializer, summary="Record a decision")
+    @extend_schema(
+        request=DecisionCreateSerializer,
+        responses={
+            200: DecisionSerializer,
+            403: refusal("Only a person (a user's key) can settle an arbitration request: `arbitration_id`."),
+            409: refusal("The arbitration request named is resolved already."),
+        },
+        summary="Record a decision",
+    )
     def post(self, request, intent_id):
         data = body(request, DecisionCreateSerializer)
         if "arbitration_id" in data and request.user.type != "user":

@@ -60,8 +60,11 @@ def validate(serializer_class, data, location):
     return serializer.validated_data
 
 
-# ``3``, ``"3"`` or ``W/"3"`` (and ``W/3``, which clients before ETags sent); at most 1000 digits, which int() reads.
-IF_MATCH_VERSION = re.compile(r'(?:W/)?(?:"([0-9]{1,1000})"|([0-9]{1,1000}))')
+# ``3``, ``"3"`` or ``W/"3"`` (and ``W/3``, which clients before ETags sent): a whole number from 1, of at most 1000
+# digits past any leading zeros (which int() reads). The OpenAPI document states the same expression as If-Match's
+# pattern (openintent_site.schema), so that what it allows is exactly what is taken.
+IF_MATCH_VERSION_PATTERN = r'(?:W/)?(?:"0*([1-9][0-9]{0,999})"|0*([1-9][0-9]{0,999}))'
+IF_MATCH_VERSION = re.compile(IF_MATCH_VERSION_PATTERN)
 
 
 def expected_version(request):
@@ -73,23 +76,31 @@ def expected_version(request):
     if not raw:
         raise RuleViolation("If-Match header required")
     match = IF_MATCH_VERSION.fullmatch(raw)
-    version = int(match.group(1) or match.group(2)) if match else 0
-    if version < 1:
+    if match is None:
         shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
         why = " (any version): a write must name the version it was based on" if raw == "*" else ""
         raise RuleViolation(
             f"If-Match must be the version the write is based on, a whole number from 1, bare (3) or as an ETag "
             f'("3" or W/"3"); got {shown!r}{why}'
         )
-    return version
+    return int(match.group(1) or match.group(2))
 
 
 def wire_datetime(value):
     """A timestamp as every response writes it: UTC with microseconds and its offset, ``...T12:00:00.000000+00:00``.
 
-    Services write event payload timestamps with it, so that they read like the response fields beside them. The
-    format (the settings' ``DATETIME_FORMAT``) writes ``+00:00`` literally, which the conversion here makes true."""
-    return value.astimezone(datetime.UTC).strftime(settings.REST_FRAMEWORK["DATETIME_FORMAT"])
+    Services write event payload timestamps with it, so that they read like the response fields beside them. It is
+    the settings' ``DATETIME_FORMAT`` as ``isoformat`` writes it: strftime's ``%Y`` writes a year before 1000 with
+    fewer than four digits on Linux (``517-10-31T...``), which is no RFC 3339 timestamp."""
+    return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+class TimestampField(serializers.DateTimeField):
+    """A ``DateTimeField`` written by :func:`wire_datetime`: for timestamps a client gives (a grant's expiry), which
+    may fall in any year; DRF's own field writes years before 1000 short."""
+
+    def to_representation(self, value):
+        return wire_datetime(value) if value else None
 
 
 # Deeper JSON than this is refused: validating, copying and storing it recurse once per level, and near Python's

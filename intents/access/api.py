@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView
 from openintent_site.api import QueryFilterBackend, body
+from openintent_site.schema import refusal
 
 from . import services
 from .filters import AccessRequestFilter
@@ -18,6 +19,8 @@ from .serializers import (
     ACLSerializer,
     ACLSetSerializer,
 )
+
+DECIDED = "The request was approved or denied already: `current_status`."
 
 
 class ACLView(IntentScopedView):
@@ -77,7 +80,11 @@ class AccessRequestListView(IntentScopedView):
 
 
 class AccessRequestApproveView(IntentScopedView):
-    @extend_schema(request=AccessDecisionSerializer, responses=AccessRequestSerializer, summary="Approve (admin)")
+    @extend_schema(
+        request=AccessDecisionSerializer,
+        responses={200: AccessRequestSerializer, 409: refusal(DECIDED)},
+        summary="Approve (admin)",
+    )
     def post(self, request, intent_id, request_id):
         data = body(request, AccessDecisionSerializer)
         access_request = services.approve(
@@ -87,7 +94,11 @@ class AccessRequestApproveView(IntentScopedView):
 
 
 class AccessRequestDenyView(IntentScopedView):
-    @extend_schema(request=AccessDecisionSerializer, responses=AccessRequestSerializer, summary="Deny (admin)")
+    @extend_schema(
+        request=AccessDecisionSerializer,
+        responses={200: AccessRequestSerializer, 409: refusal(DECIDED)},
+        summary="Deny (admin)",
+    )
     def post(self, request, intent_id, request_id):
         data = body(request, AccessDecisionSerializer)
         access_request = services.deny(intent_id, request_id, request.user.id, data["reason"])

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from openintent_site.api import IGNORED, json_size, long_text
+from openintent_site.api import IGNORED, TimestampField, json_size, long_text
 
 from .models import AccessRequest, ACLEntry, Permission, Policy, PrincipalType
 
@@ -10,6 +10,8 @@ from .models import AccessRequest, ACLEntry, Permission, Policy, PrincipalType
 class ACLEntrySerializer(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     intent_id = serializers.CharField(read_only=True)
+    # Given by the granter, so of any year.
+    expires_at = TimestampField(read_only=True, allow_null=True)
 
     class Meta:
         model = ACLEntry

@@ -59,7 +59,8 @@ class AttachmentContentView(IntentScopedView):
             raise NotFound("Attachment not found")
         return attachment
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download a file")
+    # The file is served with the media type it was stored with, whatever that is.
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY}, summary="Download a file")
     def get(self, request, intent_id, attachment_id):
         attachment = self.get_object()
         if not attachment.file:

@@ -2,7 +2,6 @@
 
 ``IntentScopedView`` is the base of every route under ``/intents/{intent_id}``, in every area of the app."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -14,6 +13,7 @@ from openintent_site.api import CursorPagination, LimitOffsetPagination, QueryFi
 from openintent_site.auth import HasPrincipal
 from openintent_site.errors import InvalidInput
 from openintent_site.models import IntentEvent
+from openintent_site.schema import IF_MATCH, refusal
 
 from . import services
 from .filters import EventFilter, IntentFilter
@@ -29,8 +29,18 @@ from .serializers import (
     TopLevelIntentCreateSerializer,
 )
 
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="The version the write expects."
+# Refusals of the current state (409) the routes below share; If-Match's own answers are the kernel's.
+FINISHED = "The intent is finished (completed or abandoned) and takes no further changes: `current_status`."
+
+
+# Every answer that is one intent carries its version as an ETag (intent_response), for the next write's If-Match.
+ETAG = OpenApiParameter(
+    "ETag",
+    {"type": "string", "pattern": '^"[1-9][0-9]*"$'},
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[200],
+    description='The intent\'s version as an ETag, `"3"`: what the next write sends as If-Match.',
 )
 
 
@@ -84,7 +94,10 @@ class IntentListView(generics.ListCreateAPIView):
         return self.list(request)
 
     @extend_schema(
-        request=TopLevelIntentCreateSerializer, responses={200: IntentSerializer}, summary="Create an intent"
+        request=TopLevelIntentCreateSerializer,
+        responses={200: IntentSerializer, 409: refusal(f"The parent intent is finished. {FINISHED}")},
+        parameters=[ETAG],
+        summary="Create an intent",
     )
     def post(self, request):
         data = body(request, TopLevelIntentCreateSerializer)
@@ -98,14 +111,22 @@ class IntentListView(generics.ListCreateAPIView):
 
 
 class IntentDetailView(IntentScopedView):
-    @extend_schema(responses=IntentSerializer, summary="Get an intent")
+    @extend_schema(responses=IntentSerializer, parameters=[ETAG], summary="Get an intent")
     def get(self, request, intent_id):
         return intent_response(self.intent)
 
 
 class StateView(IntentScopedView):
     @extend_schema(
-        request=StatePatchSerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Patch state"
+        request=StatePatchSerializer,
+        responses={
+            200: IntentSerializer,
+            409: refusal(
+                f"{FINISHED} Or a key the patches touch is under another principal's lease: `existing_lease`."
+            ),
+        },
+        parameters=[IF_MATCH, ETAG],
+        summary="Patch state",
     )
     def post(self, request, intent_id):
         version = expected_version(request)
@@ -114,7 +135,18 @@ class StateView(IntentScopedView):
 
 
 class StatusView(IntentScopedView):
-    @extend_schema(request=StatusSerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Set status")
+    @extend_schema(
+        request=StatusSerializer,
+        responses={
+            200: IntentSerializer,
+            409: refusal(
+                "The current status cannot move to this one (`current_status`, and the statuses it may move to in "
+                "`allowed`), or completion waits for unfinished dependencies or children (`blocking_intents`)."
+            ),
+        },
+        parameters=[IF_MATCH, ETAG],
+        summary="Set status",
+    )
     def post(self, request, intent_id):
         version = expected_version(request)
         data = body(request, StatusSerializer)
@@ -158,7 +190,11 @@ class AgentListView(generics.ListAPIView, IntentScopedView):
     def get(self, request, intent_id):
         return self.list(request)
 
-    @extend_schema(request=AssignAgentSerializer, responses=AssignmentSerializer, summary="Assign an agent")
+    @extend_schema(
+        request=AssignAgentSerializer,
+        responses={200: AssignmentSerializer, 409: refusal(FINISHED)},
+        summary="Assign an agent",
+    )
     def post(self, request, intent_id):
         data = body(request, AssignAgentSerializer)
         assignment = services.assign_agent(intent_id, data["agent_id"], data["role"], request.user.id)

@@ -5,10 +5,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from intents.access.policy import readable_among
-from intents.core.api import IF_MATCH, IntentScopedView, envelope, intent_response
+from intents.core.api import ETAG, FINISHED, IntentScopedView, envelope, intent_response
 from intents.core.serializers import IntentCreateSerializer, IntentSerializer
 from intents.core.services import create_intent
 from openintent_site.api import body, expected_version
+from openintent_site.schema import IF_MATCH, refusal
 
 from . import services
 from .serializers import DependencySerializer
@@ -33,7 +34,12 @@ def graph_list_view(name, finder, summary):
 
 
 class ChildrenView(graph_list_view("children", services.children_of, "Immediate children")):
-    @extend_schema(request=IntentCreateSerializer, responses=IntentSerializer, summary="Create a child intent")
+    @extend_schema(
+        request=IntentCreateSerializer,
+        responses={200: IntentSerializer, 409: refusal(f"The parent intent is finished. {FINISHED}")},
+        parameters=[ETAG],
+        summary="Create a child intent",
+    )
     def post(self, request, intent_id):
         data = body(request, IntentCreateSerializer)
         intent = create_intent(request.user.id, parent_id=intent_id, **data)
@@ -42,7 +48,14 @@ class ChildrenView(graph_list_view("children", services.children_of, "Immediate 
 
 class DependenciesView(graph_list_view("dependencies", services.dependencies_of, "Intents this one depends on")):
     @extend_schema(
-        request=DependencySerializer, responses=IntentSerializer, parameters=[IF_MATCH], summary="Add a dependency"
+        request=DependencySerializer,
+        responses={
+            200: IntentSerializer,
+            400: refusal("The dependency exists already, or would close a cycle."),
+            409: refusal(FINISHED),
+        },
+        parameters=[IF_MATCH, ETAG],
+        summary="Add a dependency",
     )
     def post(self, request, intent_id):
         version = expected_version(request)
@@ -59,7 +72,11 @@ BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_ch
 
 
 class DependencyDetailView(IntentScopedView):
-    @extend_schema(responses=IntentSerializer, parameters=[IF_MATCH], summary="Remove a dependency")
+    @extend_schema(
+        responses={200: IntentSerializer, 409: refusal(FINISHED)},
+        parameters=[IF_MATCH, ETAG],
+        summary="Remove a dependency",
+    )
     def delete(self, request, intent_id, dependency_id):
         version = expected_version(request)
         intent = services.remove_dependency(intent_id, dependency_id, version, request.user.id)

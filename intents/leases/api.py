@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from intents.core.api import IntentScopedView, envelope
 from openintent_site.answers import register_object_serializer
 from openintent_site.api import body, query
+from openintent_site.schema import refusal
 
 from . import services
 from .models import Lease
@@ -14,6 +15,8 @@ from .serializers import LeaseAcquireSerializer, LeaseListQuerySerializer, Lease
 
 # A conflict with a lease in force names the lease as these routes write it.
 register_object_serializer(Lease, LeaseSerializer)
+
+HOLDER_ONLY = "Another principal holds the lease: only its holder may renew or release it."
 
 
 class LeaseListView(IntentScopedView):
@@ -29,7 +32,17 @@ class LeaseListView(IntentScopedView):
     def get(self, request, intent_id):
         return Response({"leases": self.get_serializer(self.get_queryset(), many=True).data})
 
-    @extend_schema(request=LeaseAcquireSerializer, responses=LeaseSerializer, summary="Acquire a lease")
+    @extend_schema(
+        request=LeaseAcquireSerializer,
+        responses={
+            200: LeaseSerializer,
+            409: refusal(
+                "The intent is finished (`current_status`), or another lease on the scope is in force: "
+                "`existing_lease`."
+            ),
+        },
+        summary="Acquire a lease",
+    )
     def post(self, request, intent_id):
         data = body(request, LeaseAcquireSerializer)
         lease = services.acquire_lease(intent_id, data["scope"], data["duration_seconds"], request.user.id)
@@ -37,14 +50,25 @@ class LeaseListView(IntentScopedView):
 
 
 class LeaseDetailView(IntentScopedView):
-    @extend_schema(request=LeaseRenewSerializer, responses=LeaseSerializer, summary="Renew a lease (holder only)")
+    @extend_schema(
+        request=LeaseRenewSerializer,
+        responses={
+            200: LeaseSerializer,
+            403: refusal(HOLDER_ONLY),
+            409: refusal("The lease was released or has expired; acquire a new one."),
+        },
+        summary="Renew a lease (holder only)",
+    )
     def patch(self, request, intent_id, lease_id):
         data = body(request, LeaseRenewSerializer)
         lease = services.renew_lease(intent_id, lease_id, data["duration_seconds"], request.user.id)
         return Response(LeaseSerializer(lease).data)
 
     @extend_schema(
-        responses=inline_serializer("LeaseReleased", {"message": serializers.CharField()}),
+        responses={
+            200: inline_serializer("LeaseReleased", {"message": serializers.CharField()}),
+            403: refusal(HOLDER_ONLY),
+        },
         summary="Release a lease (holder only)",
     )
     def delete(self, request, intent_id, lease_id):

@@ -15,7 +15,7 @@ class LeaseSerializer(serializers.Serializer):
     acquired_at = serializers.DateTimeField(read_only=True)
     created_at = serializers.DateTimeField(source="acquired_at", read_only=True)
     expires_at = serializers.DateTimeField(read_only=True)
-    released_at = serializers.DateTimeField(read_only=True)
+    released_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 def lease_duration_field():

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from intents.core.api import IntentScopedView, envelope
 from intents.core.serializers import IntentSerializer
 from openintent_site.api import QueryFilterBackend, body
+from openintent_site.schema import refusal
 
 from . import services as portfolio_services
 from .filters import PortfolioFilter
@@ -85,7 +86,14 @@ class PortfolioDetailView(APIView):
 
 
 class PortfolioStatusView(APIView):
-    @extend_schema(request=PortfolioStatusSerializer, responses=PortfolioSerializer, summary="Set a portfolio's status")
+    @extend_schema(
+        request=PortfolioStatusSerializer,
+        responses={
+            200: PortfolioSerializer,
+            409: refusal("Completion waits for member intents the portfolio's policy needs finished."),
+        },
+        summary="Set a portfolio's status",
+    )
     def patch(self, request, portfolio_id):
         data = body(request, PortfolioStatusSerializer)
         portfolio = portfolio_services.set_status(portfolio_id, request.user.id, data["status"])
@@ -110,7 +118,7 @@ class PortfolioIntentsView(APIView):
 
     @extend_schema(
         request=MembershipCreateSerializer,
-        responses=MembershipSerializer,
+        responses={200: MembershipSerializer, 409: refusal("The portfolio has another primary intent already.")},
         summary="Add an intent (adding it again changes its role and priority)",
     )
     def post(self, request, portfolio_id):
@@ -121,7 +129,7 @@ class PortfolioIntentsView(APIView):
 
 class PortfolioIntentDetailView(APIView):
     @extend_schema(
-        responses=inline_serializer("MemberRemoved", {"message": serializers.CharField()}),
+        responses={200: inline_serializer("MemberRemoved", {"message": serializers.CharField()})},
         summary="Take an intent out of a portfolio",
     )
     def delete(self, request, portfolio_id, intent_id):

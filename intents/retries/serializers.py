@@ -50,7 +50,7 @@ class FailureSerializer(serializers.ModelSerializer):
     intent_id = serializers.CharField(read_only=True)
     error_type = serializers.CharField(source="error_code", read_only=True)
     occurredAt = serializers.DateTimeField(source="occurred_at", read_only=True)  # noqa: N815
-    retryScheduledAt = serializers.DateTimeField(source="retry_scheduled_at", read_only=True)  # noqa: N815
+    retryScheduledAt = serializers.DateTimeField(source="retry_scheduled_at", read_only=True, allow_null=True)  # noqa: N815
 
     class Meta:
         model = Failure

@@ -1,5 +1,7 @@
 """Parts of the OpenAPI document that drf-spectacular cannot read off a DRF view: the live streams."""
 
+from openintent_site.schema import AGENT_HEADER, error_content
+
 STREAM_ROUTES = [
     ("/api/v1/intents/{key}/subscribe", "stream_intent", "Events of one intent"),
     ("/api/v1/agents/{key}/subscribe", "stream_agent", "Events of the intents assigned to an agent, and naming it"),
@@ -18,11 +20,9 @@ STREAM_DESCRIPTION = (
 )
 
 
-def error(description):
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}},
-    }
+def error(status, description):
+    """An error answer with the document's shared error schema (added by openintent_site.schema's hook, before)."""
+    return {"description": description, "content": error_content(status)}
 
 
 def stream_operation(operation_id, summary):
@@ -35,12 +35,19 @@ def stream_operation(operation_id, summary):
             {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
             {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
             {"name": "last_event_id", "in": "query", "required": False, "schema": {"type": "string"}},
+            AGENT_HEADER,
         ],
         "responses": {
             "200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-            "401": error("Missing or unknown API key"),
-            "403": error("No read access to the intent"),
-            "404": error("Unknown intent or portfolio"),
+            "400": error(
+                400, "A request the server cannot read: more query fields than it takes, or a Host it does not serve."
+            ),
+            "401": error(401, "Missing or unknown API key"),
+            "403": error(403, "No read access to the intent, or X-Agent-ID names an agent the key may not act for"),
+            "404": error(404, "Unknown intent or portfolio"),
+            "421": error(
+                421, "A WSGI server answered: streams are served by the ASGI server (daphne) at the same paths"
+            ),
         },
     }
 

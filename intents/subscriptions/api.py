@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from intents.core.api import envelope
 from openintent_site.api import QueryFilterBackend, body
+from openintent_site.schema import refusal
 
 from . import services as subscriptions
 from .filters import SubscriptionFilter
@@ -36,7 +37,13 @@ class SubscriptionListView(generics.GenericAPIView):
 
     @extend_schema(
         request=SubscriptionCreateSerializer,
-        responses=CreatedSubscriptionSerializer,
+        responses={
+            200: CreatedSubscriptionSerializer,
+            409: refusal(
+                "The principal holds as many live subscriptions as it may "
+                "(OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL): `max_subscriptions`."
+            ),
+        },
         summary="Subscribe a webhook to intent events (the signing secret is in this response only)",
     )
     def post(self, request):
