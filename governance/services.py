@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
+from intents.access.models import Permission
 from intents.core.models import IntentStatus
 from intents.core.services import as_uuid, get_intent, set_status, unfinished_dependencies
-from intents.models import Permission
 from openintent_site.errors import Conflict, NotFound
 from openintent_site.events import EventType, append_event
 

@@ -7,7 +7,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView, envelope
-from intents.core.services import as_uuid
 from openintent_site.api import MEDIA_TYPE, LenientJSONParser, body, validate
 from openintent_site.errors import NotFound
 
@@ -52,12 +51,8 @@ class AttachmentDetailView(IntentScopedView):
 
 class AttachmentContentView(IntentScopedView):
     def get_object(self):
-        # Within ``self.intent``, which ReadPermission has checked; an id that is no UUID names no attachment.
-        pk = as_uuid(self.kwargs["attachment_id"])
-        attachment = self.intent.attachments.filter(pk=pk).first() if pk else None
-        if attachment is None:
-            raise NotFound("Attachment not found")
-        return attachment
+        # Within ``self.intent``, which ReadPermission has checked.
+        return attachments.attachment_of(self.intent, self.kwargs["attachment_id"])
 
     # The file is served with the media type it was stored with, whatever that is.
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY}, summary="Download a file")

@@ -73,8 +73,8 @@ def upload(intent_id, uploader, uploaded_file, filename, mime_type, metadata):
     return attachment
 
 
-def find(intent_id, attachment_id, principal_id, needs):
-    intent = get_intent(intent_id, principal_id=principal_id, needs=needs)
+def attachment_of(intent, attachment_id):
+    """The attachment of ``intent`` with this id (an id that is no UUID names none); NotFound otherwise."""
     pk = as_uuid(attachment_id)
     attachment = intent.attachments.filter(pk=pk).first() if pk else None
     if attachment is None:
@@ -84,7 +84,8 @@ def find(intent_id, attachment_id, principal_id, needs):
 
 @transaction.atomic
 def delete(intent_id, attachment_id, principal_id):
-    attachment = find(intent_id, attachment_id, principal_id, Permission.WRITE)
+    intent = get_intent(intent_id, principal_id=principal_id, needs=Permission.WRITE)
+    attachment = attachment_of(intent, attachment_id)
     name = attachment.file.name
     attachment.delete()
     if name:
