@@ -9,10 +9,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from daphne import http_protocol  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler, StaticFilesHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from openintent_site.asgi_send import ExposeSend  # noqa: E402
 from openintent_site.startup import prepare_server_process  # noqa: E402
+from openintent_site.threaded_http import ThreadedHTTP  # noqa: E402
 
 
 class BodiesLeftToTheApp(http_protocol.WebRequest):
@@ -29,7 +31,12 @@ http_protocol.WebRequest = BodiesLeftToTheApp
 
 application = ProtocolTypeRouter(
     {
-        "http": ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
+        "http": ThreadedHTTP(
+            StaticFilesHandler(get_wsgi_application()),
+            ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
+            stream_paths=settings.STREAM_PATHS,
+            threads=settings.OPENINTENT_HTTP_THREADS,
+        ),
         "websocket": URLRouter(import_module(settings.WEBSOCKET_URLCONF).websocket_urlpatterns),
     }
 )

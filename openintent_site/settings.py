@@ -61,6 +61,10 @@ ROOT_URLCONF = "openintent_site.urls"
 CSRF_FAILURE_VIEW = "openintent_site.answers.csrf_failure"
 # The websocket routes, named like ROOT_URLCONF: the app that serves them owns them.
 WEBSOCKET_URLCONF = "intents.streams.routing"
+# The HTTP paths served by async views (the live streams), which the ASGI server runs on its event loop; every other
+# request is handed whole to the WSGI handler on a thread (openintent_site.threaded_http). tests/test_serving.py
+# checks this against the URLconf.
+STREAM_PATHS = r"^/api/v1/(?:subscribe/.*|.+/subscribe)$"
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -252,6 +256,9 @@ OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECO
 # What one stream connection may hold that its client has not read; a client that reads none of it for a keepalive
 # interval is disconnected, and resumes with Last-Event-ID (intents/streams/backlog.py).
 OPENINTENT_STREAM_MAX_BUFFER_BYTES = env.integer("OPENINTENT_STREAM_MAX_BUFFER_BYTES", 1024 * 1024, minimum=0)
+# Threads per server process answering plain HTTP requests (openintent_site.threaded_http): the requests one process
+# runs at once, each with its own database connection while it runs.
+OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
 
 LOGGING = {
     "version": 1,

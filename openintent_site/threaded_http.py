@@ -1,0 +1,145 @@
+"""Plain HTTP requests under the ASGI server, answered by Django's WSGI handler on a worker thread.
+
+Django's own ASGI handler runs a sync view through ``sync_to_async``, and every sync middleware around it too, each
+in its own hop between the event loop and a thread: about ten hops per request here, which made a read cost four
+times the CPU it costs under a WSGI server. The REST API, the docs and the admin are sync code from end to end, so
+this application hands each such request to the WSGI handler whole, in one hop: the body is read on the event loop,
+the request runs on a thread of a fixed pool, and the answer is written back on the loop. Live streams and
+websockets, which wait for events on the loop, still go to the ASGI application (``streams``).
+
+The WSGI handler is the one gunicorn serves, so a request is handled alike under either server.
+"""
+
+import asyncio
+import re
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+# What the event loop reads of a body before the rest goes to a temporary file, as Django's ASGI handler does.
+BODY_IN_MEMORY_BYTES = 1024 * 1024
+
+
+class ThreadedHTTP:
+    """ASGI application: plain HTTP through ``wsgi_app`` on one of ``threads`` threads; streams (paths matching
+    ``stream_paths``), websockets and lifespan through ``asgi_app``."""
+
+    def __init__(self, wsgi_app, asgi_app, *, stream_paths, threads):
+        self.wsgi_app = wsgi_app
+        self.asgi_app = asgi_app
+        self.stream_paths = re.compile(stream_paths)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.stream_paths.match(scope["path"]):
+            return await self.asgi_app(scope, receive, send)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client left before sending its whole request
+        loop = asyncio.get_running_loop()
+        answer = Answer(loop, send)
+        try:
+            await loop.run_in_executor(self.executor, answer.run, self.wsgi_app, environ_of(scope, body))
+        finally:
+            body.close()
+        await answer.send_rest()
+
+
+class Answer:
+    """One request's run through the WSGI application on a worker thread, and what it sends back.
+
+    A response that is not streamed is written once the thread is done with it (one hop back); a streamed one (file
+    downloads) is sent chunk by chunk from the thread as it reads them, so that a large file is never held whole."""
+
+    def __init__(self, loop, send):
+        self.loop = loop
+        self.send = send
+        self.start = None
+        self.body = b""
+
+    def start_response(self, status, headers, exc_info=None):
+        code = int(status.split(" ", 1)[0])
+        self.start = {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+        }
+
+    def run(self, app, environ):
+        # Runs on the worker thread. Django closes the response, and with it returns the thread's database
+        # connection, in close(): on this thread, where the connection was taken.
+        response = app(environ, self.start_response)
+        try:
+            if getattr(response, "streaming", False):
+                self.send_from_thread(self.start)
+                self.start = None
+                for chunk in response:
+                    if chunk:
+                        self.send_from_thread({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                self.body = b"".join(response)
+        finally:
+            response.close()
+
+    def send_from_thread(self, message):
+        asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
+
+    async def send_rest(self):
+        if self.start is not None:
+            await self.send(self.start)
+        await self.send({"type": "http.response.body", "body": self.body})
+
+
+async def read_body(receive):
+    """The request's body as a file, or None if the client disconnected before sending all of it."""
+    body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY_BYTES, mode="w+b")  # noqa: SIM115  closed by the caller
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            body.close()
+            return None
+        body.write(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body.seek(0)
+    return body
+
+
+def environ_of(scope, body):
+    """The WSGI environ (PEP 3333) of an ASGI HTTP scope whose body has been read into ``body``."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    length = body.seek(0, 2)
+    body.seek(0)
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        # WSGI carries the raw bytes of the path as latin-1; Django decodes them as UTF-8 itself.
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 80),
+        "REMOTE_ADDR": str(client[0]),
+        "REMOTE_PORT": str(client[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "CONTENT_LENGTH": str(length),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name == "CONTENT_LENGTH":
+            continue  # the length read, which is what a chunked body has too
+        key = f"HTTP_{name}"
+        # Repeated headers are joined with commas (RFC 9110, 5.3), as WSGI servers do.
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
