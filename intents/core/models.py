@@ -1,8 +1,9 @@
 """Intents (RFC-0001): the goal, its versioned state, its status machine and the agents assigned to it."""
 
 import uuid
+from functools import cache
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +27,53 @@ TRANSITIONS = {
 TERMINAL = {IntentStatus.COMPLETED, IntentStatus.ABANDONED}
 
 
+class IntentManager(models.Manager):
+    def by_pk(self, pk, *, lock=False):
+        """The intent whose primary key is the UUID ``pk``, with its access policy, or None; its row locked for
+        update (FOR NO KEY UPDATE) when asked, where the database has row locks.
+
+        It runs on every route under an intent, reads and writes. The same query composed through the ORM
+        (``select_related("access_policy")``) cost 0.3 ms of CPU per call; this SQL is written once per process, and
+        only the policy's ``default_policy`` is read with it (its other fields load if anything asks for them)."""
+        connection = connections[self.db]
+        found = list(
+            self.raw(by_pk_sql(connection.alias, lock), [self.model._meta.pk.get_db_prep_value(pk, connection)])
+        )
+        if not found:
+            return None
+        intent = found[0]
+        policy = intent.__dict__.pop(POLICY_COLUMN)
+        relation = self.model.access_policy.related
+        if policy is not None:
+            policy = relation.related_model.from_db(self.db, ["intent_id", "default_policy"], [intent.pk, policy])
+        # What select_related leaves behind: the policy, or None where the intent has none (then reading it raises
+        # RelatedObjectDoesNotExist without a query).
+        relation.set_cached_value(intent, policy)
+        return intent
+
+
+POLICY_COLUMN = "access_policy_default"
+
+
+@cache
+def by_pk_sql(alias, lock):
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    relation = Intent.access_policy.related
+    intents, policies = quote(Intent._meta.db_table), quote(relation.related_model._meta.db_table)
+    columns = ", ".join(f"{intents}.{quote(field.column)}" for field in Intent._meta.concrete_fields)
+    sql = (
+        f"SELECT {columns}, {policies}.{quote('default_policy')} AS {POLICY_COLUMN} FROM {intents} "
+        f"LEFT JOIN {policies} ON {policies}.{quote(relation.field.column)} = {intents}.{quote('id')} "
+        f"WHERE {intents}.{quote('id')} = %s"
+    )
+    if lock and connection.features.has_select_for_update:
+        # NO KEY UPDATE: it still serialises writers of the intent, but lets other transactions insert rows that
+        # reference it (events, leases), which would otherwise deadlock against a holder of such a row.
+        sql += f" FOR NO KEY UPDATE OF {intents}"
+    return sql
+
+
 class Intent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=500)
@@ -45,6 +93,8 @@ class Intent(models.Model):
     # the same transaction by the only functions that add or remove them, so reading an intent needs no join.
     # The rows stay the source for the reverse direction (dependents), which is indexed.
     depends_on = models.JSONField(default=list, blank=True, editable=False)
+
+    objects = IntentManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -33,16 +33,7 @@ def as_uuid(value):
 def get_intent(intent_id, message="Intent not found", lock=False, principal_id=None, needs=None):
     """The intent, locked for update when asked; with ``needs``, only if ``principal_id`` holds that permission."""
     pk = as_uuid(intent_id)
-    queryset = Intent.objects.select_related("access_policy")
-    if lock:
-        # NO KEY UPDATE: it still serialises writers of the intent, but lets other transactions insert rows that
-        # reference it (events, leases), which would otherwise deadlock against a holder of such a row.
-        queryset = queryset.select_for_update(of=("self",), no_key=True)
-    try:
-        # get() rather than first(): a primary-key lookup needs no ORDER BY, and this runs on every intent route.
-        intent = queryset.get(pk=pk) if pk else None
-    except Intent.DoesNotExist:
-        intent = None
+    intent = Intent.objects.by_pk(pk, lock=lock) if pk else None
     if intent is None:
         raise NotFound(message)
     if needs is not None:
