@@ -3,6 +3,7 @@
 REST requests (through DRF), SSE streams and websockets all name their caller with :func:`authenticate`."""
 
 import contextvars
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -58,23 +59,33 @@ class KeyHolder:
 
 
 def holder_from_settings(raw_key):
-    """Match ``raw_key`` against OPENINTENT_API_KEYS entries, written ``key`` or ``principal=key``. Such keys are
-    the operator's own (development, benchmarks) and may act for any agent."""
-    for entry in settings.OPENINTENT_API_KEYS:
+    """The holder of ``raw_key`` if it is one of the OPENINTENT_API_KEYS entries, written ``key`` or
+    ``principal=key``. Such keys are the operator's own (development, benchmarks) and may act for any agent."""
+    return settings_holders(tuple(settings.OPENINTENT_API_KEYS)).get(raw_key)
+
+
+@functools.cache
+def settings_holders(entries):
+    holders = {}
+    for entry in entries:
         principal_id, sep, key = entry.rpartition("=")
-        if key == raw_key:
-            if not sep:
-                principal_id = "key-" + hashlib.sha256(raw_key.encode()).hexdigest()[:12]
-            return KeyHolder(Principal(id=principal_id), ["*"])
-    return None
+        if not sep:
+            principal_id = "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+        holders.setdefault(key, KeyHolder(Principal(id=principal_id), ["*"]))
+    return holders
 
 
 def holder_of(raw_key):
+    """The holder of ``raw_key``: one of the operator's keys from the settings (no query), or an active key stored in
+    the database."""
     if not raw_key:
         return None
+    holder = holder_from_settings(raw_key)
+    if holder is not None:
+        return holder
     found = ApiKey.objects.principal_row(raw_key)
     if found is None:
-        return holder_from_settings(raw_key)
+        return None
     agent_id, username, user_is_active, acts_for = found
     if username is None:
         return KeyHolder(Principal(id=agent_id, type="agent"), acts_for)
