@@ -167,7 +167,8 @@ class EventListView(generics.ListAPIView, IntentScopedView):
     queryset = IntentEvent.objects.none()
 
     def get_queryset(self):
-        return self.intent.events.order_by("-id")
+        # Rows rather than model instances: building a thousand instances cost more than the query and the JSON.
+        return self.intent.events.order_by("-id").values_list(*EventSerializer.ROW_FIELDS, named=True)
 
     @extend_schema(responses=EventSerializer(many=True), summary="Read the log")
     def get(self, request, intent_id):

@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
-from intents.core.serializers import IntentSerializer
+from intents.core.serializers import EventSerializer, IntentSerializer
 from intents.models import Intent
+from openintent_site.models import IntentEvent
 
 
 def test_intent_body_equals_the_declared_fields(api):
@@ -22,3 +23,22 @@ def test_intent_body_equals_the_declared_fields(api):
     assert child == declared
     assert declared["parent_id"] == parent["id"]
     assert declared["depends_on"] == [other["id"]]
+
+
+def test_event_body_equals_the_declared_fields(api):
+    intent = api.post("/api/v1/intents", {"title": "logged"}, format="json").json()
+    posted = api.post(
+        f"/api/v1/intents/{intent['id']}/events",
+        {"event_type": "comment", "payload": {"note": "hello", "n": [1, 2]}},
+        format="json",
+        HTTP_X_AGENT_ID="agent-helper",
+    ).json()
+    event = IntentEvent.objects.get(pk=posted["id"])
+
+    declared = serializers.Serializer.to_representation(EventSerializer(), event)
+
+    assert EventSerializer(event).data == declared
+    assert posted == declared
+    assert declared["via"] is not None  # an agent acting through a key: the key's principal
+    listed = api.get(f"/api/v1/intents/{intent['id']}/events").json()
+    assert declared in listed
