@@ -5,7 +5,9 @@ event exists exactly when its write does. Listeners of :data:`event_committed` (
 portfolio completion) hear of an event only once that transaction has committed.
 """
 
-from django.db import models, transaction
+import functools
+
+from django.db import connections, models, router, transaction
 from django.dispatch import Signal
 
 from .auth import acting_via
@@ -82,8 +84,39 @@ def append_event(intent_id, event_type, actor, payload=None):
     """Append one entry to an intent's log. Call it inside the write's transaction.
 
     When the request being served acts for an agent through a key, the key's principal is recorded as ``via``."""
-    event = IntentEvent.objects.create(
+    event = IntentEvent(
         intent_id=intent_id, event_type=event_type, actor=actor, via=acting_via.get(), payload=payload or {}
     )
+    insert(event)
     transaction.on_commit(lambda: event_committed.send(sender=IntentEvent, event=event))
     return event
+
+
+# The columns append_event writes; the database fills in id and txid (its default), which come back.
+WRITTEN = ("intent", "event_type", "actor", "via", "payload", "created_at")
+
+
+def insert(event):
+    """INSERT ``event`` with a statement written once per database: every write of the server appends at least one
+    event, and composing the INSERT through the ORM (``objects.create``) cost 0.15 ms of CPU each time."""
+    connection = connections[router.db_for_write(IntentEvent)]
+    sql = insert_sql(connection.alias)
+    fields = [IntentEvent._meta.get_field(name) for name in WRITTEN]
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.id, event.txid = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+@functools.cache
+def insert_sql(alias):
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(IntentEvent._meta.get_field(name).column) for name in WRITTEN)
+    placeholders = ", ".join(["%s"] * len(WRITTEN))
+    return (
+        f"INSERT INTO {quote(IntentEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+        f"RETURNING {quote('id')}, {quote('txid')}"
+    )
