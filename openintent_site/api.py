@@ -20,6 +20,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -333,6 +334,25 @@ MEDIA_TYPE = RegexValidator(
 
 def media_type_field(**kwargs):
     return serializers.CharField(max_length=255, validators=[MEDIA_TYPE], **kwargs)
+
+
+class JSONNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with the answer to what nearly every request asks decided without parsing: JSON, where
+    JSON is what the view writes first and the request asks for JSON, anything, or says nothing (which DRF reads as
+    anything). Parsing the Accept header took 5 % of a GET's CPU. Any other request is negotiated in full."""
+
+    TAKES_JSON = frozenset({"", "*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if (
+            not format_suffix
+            and renderers
+            and renderers[0].media_type == "application/json"
+            and request.META.get("HTTP_ACCEPT", "").strip() in self.TAKES_JSON
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class Metadata(SimpleMetadata):

@@ -130,6 +130,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "openintent_site.answers.exception_handler",
     "DEFAULT_METADATA_CLASS": "openintent_site.api.Metadata",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "openintent_site.api.JSONNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # UTC with its offset, so no client has to guess the zone, and always six fraction digits: one fixed width
