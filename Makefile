@@ -43,7 +43,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev $(BROWSER_DEPS)
 	$(PY) -m pytest $(BROWSER_ARGS) $(PYTEST_ARGS)
 
-# Schemathesis over /openapi.json against a live daphne on the test database (tests/fuzz, left out of `make test`):
+# Schemathesis over /openapi.json against a live server on the test database (tests/fuzz, left out of `make test`):
 # every operation a few dozen times; it fails on a server error or an answer the document does not describe.
 fuzz: $(VENV)/.installed-dev
 	$(PY) -m pytest -m schemathesis tests/fuzz $(PYTEST_ARGS)
