@@ -17,10 +17,11 @@ endif
 
 .PHONY: run test fuzz lint format bench clean chromium
 
-# Django 5.2 needs Python 3.10; say so here rather than in a pip resolver error half-way through the install.
+# uvicorn 0.55 and websockets 17 (the server) need Python 3.11; say so here rather than in a pip resolver error
+# half-way through the install.
 $(PY):
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
-		{ echo "Python 3.10 or newer is needed; name one with PYTHON=, e.g. make run PYTHON=python3.12" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed; name one with PYTHON=, e.g. make run PYTHON=python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
