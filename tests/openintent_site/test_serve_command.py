@@ -77,26 +77,30 @@ def wait_until_answering(serve, url, log_path):
         raise AssertionError(f"serve did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
 
 
-def stop(serve):
-    """SIGTERM to serve, then SIGKILL to its whole process group: to serve if it did not stop within 30 s, and to
-    any child it left behind."""
+def stop(serve, server_group=None):
+    """SIGTERM to serve, then SIGKILL to its whole process group (to serve if it did not stop within 30 s, and to
+    any child it left behind) and to uvicorn's, which serve runs in a group of its own."""
     if serve.poll() is None:
         serve.send_signal(signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             serve.wait(timeout=30)
-    with suppress(ProcessLookupError):
-        os.killpg(serve.pid, signal.SIGKILL)
+    for group in (serve.pid, server_group):
+        if group is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
     serve.wait()
 
 
 @contextmanager
 def serving(env, tmp_path):
     serve, url, log_path = start_serve(env, tmp_path)
+    server_group = None
     try:
         wait_until_answering(serve, url, log_path)
+        server_group = child_running(serve.pid, "uvicorn")
         yield serve, url, log_path
     finally:
-        stop(serve)
+        stop(serve, server_group)
 
 
 def test_serve_answers_and_sigterm_stops_uvicorn_its_workers_the_worker_and_beat(
