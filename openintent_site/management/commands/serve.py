@@ -136,14 +136,18 @@ class Helper:
 
 
 def stop(processes, group=None):
-    """SIGTERM to every running process, and to every process in ``group``'s process group, at once; then SIGKILL
-    to those still running after STOP_SECONDS."""
+    """SIGTERM to every running process, and to ``group``'s process group, at once; then SIGKILL to those still
+    running after STOP_SECONDS."""
     running = [process for process in processes if process is not None and process.poll() is None]
+    # A live uvicorn parent stops its workers itself; the workers of one that died are signalled directly.
+    if group is not None and group.poll() is None:
+        running.append(group)
+    else:
+        signal_group(group, signal.SIGTERM)
     for process in running:
         process.terminate()
-    signal_group(group, signal.SIGTERM)
     deadline = time.monotonic() + STOP_SECONDS
-    for process in [*running, *([group] if group is not None else [])]:
+    for process in running:
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
