@@ -17,10 +17,11 @@ endif
 
 .PHONY: run test fuzz lint format bench clean chromium
 
-# Django 5.2 needs Python 3.10; say so here rather than in a pip resolver error half-way through the install.
+# uvicorn 0.55 and websockets 17 (the server) need Python 3.11; say so here rather than in a pip resolver error
+# half-way through the install.
 $(PY):
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
-		{ echo "Python 3.10 or newer is needed; name one with PYTHON=, e.g. make run PYTHON=python3.12" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed; name one with PYTHON=, e.g. make run PYTHON=python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -43,7 +44,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev $(BROWSER_DEPS)
 	$(PY) -m pytest $(BROWSER_ARGS) $(PYTEST_ARGS)
 
-# Schemathesis over /openapi.json against a live daphne on the test database (tests/fuzz, left out of `make test`):
+# Schemathesis over /openapi.json against a live server on the test database (tests/fuzz, left out of `make test`):
 # every operation a few dozen times; it fails on a server error or an answer the document does not describe.
 fuzz: $(VENV)/.installed-dev
 	$(PY) -m pytest -m schemathesis tests/fuzz $(PYTEST_ARGS)

@@ -128,20 +128,15 @@ print(sum(1 for a, b in pairwise(leases) if (a.released_at or a.expires_at) > b.
 
 
 def start_servers(env, server, count):
-    """``count`` daphne processes (one URL each), or one gunicorn with ``count`` WSGI workers (one URL)."""
-    servers = []
+    """One gunicorn with ``count`` WSGI workers, or ``manage.py serve`` (uvicorn, without Celery) with ``count``
+    server processes: one URL either way."""
+    port = free_port()
     if server == "wsgi":
-        port = free_port()
         command = [sys.executable, "-m", "gunicorn", "--log-level", "warning", "-w", str(count), "-b"]
-        process = subprocess.Popen(
-            [*command, f"127.0.0.1:{port}", "openintent_site.wsgi:application"], cwd=ROOT, env=env
-        )
-        servers.append((process, f"http://127.0.0.1:{port}"))
-    for _ in range(count if server == "asgi" else 0):
-        port = free_port()
-        command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
-        process = subprocess.Popen([*command, "openintent_site.asgi:application"], cwd=ROOT, env=env)
-        servers.append((process, f"http://127.0.0.1:{port}"))
+        command += [f"127.0.0.1:{port}", "openintent_site.wsgi:application"]
+    else:
+        command = [sys.executable, "manage.py", "serve", "--no-worker", "--workers", str(count), "--port", str(port)]
+    servers = [(subprocess.Popen(command, cwd=ROOT, env=env), f"http://127.0.0.1:{port}")]
     for _, url in servers:
         for _ in range(300):
             try:
@@ -346,8 +341,8 @@ def benchmark(run, urls, env, size, hubs, only=()):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=["wsgi", "asgi"], default="wsgi", help="gunicorn workers or daphne")
-    parser.add_argument("--processes", type=int, default=4, help="gunicorn workers, or daphne processes")
+    parser.add_argument("--server", choices=["wsgi", "asgi"], default="wsgi", help="gunicorn or uvicorn workers")
+    parser.add_argument("--processes", type=int, default=4, help="gunicorn or uvicorn workers")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--sizes", default="10000,100000")
@@ -367,7 +362,7 @@ def main():
     serving = (
         f"gunicorn with {args.processes} WSGI workers"
         if args.server == "wsgi"
-        else f"{args.processes} daphne processes"
+        else f"uvicorn with {args.processes} workers"
     )
     print(f"Database: {database}; {serving}; {args.clients} clients; {seconds:g} s each")
 

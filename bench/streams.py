@@ -3,13 +3,13 @@
     .venv/bin/python bench/streams.py [--subscribers 200] [--rate 20] [--seconds 10]
                                       [--transports sse,websocket] [--processes 1,2]
 
-Each round starts its own daphne processes on DATABASE_URL or a scratch database ``openintent_bench_streams`` on
-the local PostgreSQL, with Redis as the channel layer when one answers on 127.0.0.1:6379, and opens the
-subscribers, spread evenly over the processes. One writer posts an event ``--rate`` times a second through
-gunicorn, as the README's deployment does (``--writer asgi`` posts to the first daphne process instead), so every
-write reaches the streaming processes through the channel layer. Write to delivery runs from the event's
-``created_at``, taken by the server in the writing transaction, to the subscriber's read of the frame; POST to
-delivery from the moment the writer sends its request.
+Each round starts its own ``manage.py serve`` (uvicorn with that many worker processes on one port) on DATABASE_URL
+or a scratch database ``openintent_bench_streams`` on the local PostgreSQL, with Redis as the channel layer when one
+answers on 127.0.0.1:6379, and opens the subscribers, which the kernel spreads over the processes as they connect.
+One writer posts an event ``--rate`` times a second through gunicorn, as the README's deployment does
+(``--writer asgi`` posts to uvicorn instead), so every write reaches the streaming processes through the channel
+layer. Write to delivery runs from the event's ``created_at``, taken by the server in the writing transaction, to the
+subscriber's read of the frame; POST to delivery from the moment the writer sends its request.
 Results go to stdout and bench/results/streams.md.
 """
 
@@ -240,12 +240,12 @@ def main():
     parser.add_argument("--rate", type=float, default=20, help="events written per second")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--transports", default="sse,websocket")
-    parser.add_argument("--processes", default="1,2", help="comma-separated daphne process counts, one round each")
+    parser.add_argument("--processes", default="1,2", help="comma-separated uvicorn worker counts, one round each")
     parser.add_argument(
         "--writer",
         choices=["wsgi", "asgi"],
         default="wsgi",
-        help="post through gunicorn (2 workers), as the README's deployment does, or to the first daphne process",
+        help="post through gunicorn (2 workers), as the README's deployment does, or to uvicorn",
     )
     args = parser.parse_args()
 
@@ -263,7 +263,7 @@ def main():
     manage(env, "migrate", "--noinput")
     manage(env, "createapikey", "--agent", "bench", "--key", KEY)
     layer_name = "Redis" if layer else "in-memory"
-    writer = "gunicorn (2 WSGI workers)" if args.writer == "wsgi" else "the first daphne process"
+    writer = "gunicorn (2 WSGI workers)" if args.writer == "wsgi" else "uvicorn"
     setup = f"Database: {database}; channel layer: {layer_name}; writes through {writer}"
     print(f"{setup}; {args.subscribers} subscribers; {args.rate:g} events/s for {args.seconds:g} s", flush=True)
 

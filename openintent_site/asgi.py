@@ -7,7 +7,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openintent_site.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from daphne import http_protocol  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler, StaticFilesHandler  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
@@ -15,19 +14,6 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from openintent_site.asgi_send import ExposeSend  # noqa: E402
 from openintent_site.startup import prepare_server_process  # noqa: E402
 from openintent_site.threaded_http import ThreadedHTTP  # noqa: E402
-
-
-class BodiesLeftToTheApp(http_protocol.WebRequest):
-    """daphne's request without Twisted's own reading of form bodies. Twisted parsed every multipart/form-data body
-    into ``request.args``, which daphne never reads, and answered one it could not parse (no part, no boundary) with a
-    bare 400 before the app saw it; the app reads bodies itself and answers each refusal in JSON."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
-
-
-# daphne's HTTP factory builds each request from this name; this module is loaded before it serves anything.
-http_protocol.WebRequest = BodiesLeftToTheApp
 
 application = ProtocolTypeRouter(
     {

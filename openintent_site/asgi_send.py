@@ -3,8 +3,8 @@
 Django sends a streaming response one chunk per step of its iterator, and that iterator belongs to the
 subscriber's task: every event would wake each subscriber's task to hand its chunk back to Django. With ``send``
 in the scope, the stream hub writes each frame to the server as soon as it has read the event, which took a
-quarter off daphne's CPU time per event fanned out to 200 subscribers (bench/streams.py). Views that find no
-``send`` in the scope (Django's test client, WSGI) stream through the iterator as usual.
+quarter off the server's CPU time per event fanned out to 200 subscribers (bench/streams.py, on daphne). Views that
+find no ``send`` in the scope (Django's test client, WSGI) stream through the iterator as usual.
 
 A streaming response written this way must not be rewritten by middleware (GZip would compress the chunks it sees
 and miss the others); none of the project's middleware touches response bodies.

@@ -27,7 +27,6 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.listing("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
-    "daphne",
     "governance.apps.DeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -260,6 +259,9 @@ OPENINTENT_STREAM_MAX_BUFFER_BYTES = env.integer("OPENINTENT_STREAM_MAX_BUFFER_B
 # Threads per server process answering plain HTTP requests (openintent_site.threaded_http): the requests one process
 # runs at once, each with its own database connection while it runs.
 OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
+# Server processes `manage.py serve` runs on its one port (`--workers`): one a core by default, since a process
+# answers plain HTTP with one core at most (Python's GIL), whatever its threads.
+OPENINTENT_WEB_WORKERS = env.integer("OPENINTENT_WEB_WORKERS", os.cpu_count() or 1, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,5 @@
-"""Shared fixtures: API clients per principal, and real daphne servers on the test database."""
+"""Shared fixtures: API clients per principal, and real servers (uvicorn, as ``manage.py serve`` runs it) on the test
+database."""
 
 import os
 import re
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from openintent_site.models import ApiKey
+from openintent_site.server import server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,23 +105,14 @@ class Server:
             self.process.kill()
 
 
-def start_daphne(env):
+def start_server(env):
+    """One server process on a port of its own, run as ``manage.py serve`` runs it (one worker: tests that need
+    several processes start several, to choose which one each client talks to)."""
     port = free_port()
     # The log goes to a file: a pipe nobody reads would fill up and stall the server.
-    log_path = Path(env["OPENINTENT_VAR_DIR"]) / f"daphne-{port}.log"
+    log_path = Path(env["OPENINTENT_VAR_DIR"]) / f"server-{port}.log"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "openintent_site.asgi:application",
-        ],
+        server_command("127.0.0.1", port, workers=1),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -129,14 +122,14 @@ def start_daphne(env):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
         try:
             httpx.get(f"{server.url}/.well-known/openintent.json", timeout=1)
             return server
         except httpx.TransportError:
             time.sleep(0.1)
     server.stop()
-    raise RuntimeError("daphne did not start within 30 s")
+    raise RuntimeError("the server did not start within 30 s")
 
 
 @pytest.fixture(scope="session")
@@ -150,9 +143,9 @@ def server_env(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_servers(server_env):
-    """Two daphne processes on the test database, as production runs several server processes."""
+    """Two server processes on the test database, as production runs several."""
     env = server_env
-    servers = [start_daphne(env), start_daphne(env)]
+    servers = [start_server(env), start_server(env)]
     yield servers
     for server in servers:
         server.stop()
@@ -160,7 +153,7 @@ def live_servers(server_env):
 
 @pytest.fixture
 def live_server_url(live_servers, transactional_db, keys):
-    """URL of a live daphne server whose database holds the development keys."""
+    """URL of a live server whose database holds the development keys."""
     return live_servers[0].url
 
 

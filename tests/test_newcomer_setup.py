@@ -42,7 +42,7 @@ def test_browser_tests_can_be_left_out_without_installing_chromium():
 def test_the_readme_pins_the_interop_client_and_says_how_to_skip_the_browser_tests():
     assert "pip install openintent==0.9.1" in README
     assert "make test BROWSER=0" in README
-    assert "Python 3.10" in README
+    assert "Python 3.11" in README
 
 
 def test_installing_the_sdk_leaves_no_build_output_in_the_tree(tmp_path):

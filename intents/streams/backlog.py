@@ -1,9 +1,13 @@
 """The cap on what a stream's connection holds for a client that has not read it yet.
 
-Daphne's ``send`` returns as soon as Twisted has the bytes, and Twisted keeps what the socket will not take in the
-connection's transport for as long as the connection lives: a subscriber that stops reading made the server buffer
-every event for it (50 stalled streams and 150 events of 32 KB grew daphne by 220 MB). Nothing in ASGI tells an
-application that its client does not read, so the streams look at the transport themselves.
+What the socket will not take waits in the connection's asyncio transport. Left to itself, the server either keeps
+all of it for as long as the connection lives (a subscriber that stops reading made the server buffer every event for
+it: 50 stalled streams and 150 events of 32 KB grew a server process by 220 MB), or, as uvicorn does past the
+transport's high-water mark of 64 KiB, makes the next ``send`` wait until the client reads: the hub, which writes to
+every subscriber in turn, would then wait on the slowest. Nothing in ASGI tells an application that its client does
+not read, so the streams look at the transport themselves, and take its flow control over: the transport is told
+never to pause the connection (``NEVER_PAUSE``), so that a ``send`` returns at once, and the cap below is the
+connection's only bound.
 
 A connection may hold at most ``OPENINTENT_STREAM_MAX_BUFFER_BYTES`` unread; one frame larger than that still goes
 out when nothing waits before it, or no client could ever get past it.
@@ -19,12 +23,17 @@ Where the server's transport is not one this module knows (Django's test client 
 """
 
 import asyncio
-from functools import partial
+import contextlib
+import socket
+import struct
 
 from django.conf import settings
 
 FIRST_POLL_SECONDS = 0.005
 MAX_POLL_SECONDS = 0.1
+# A high-water mark the transport never reaches: the largest uvloop takes (a C int), some 2 GiB, while a connection
+# holds at most the cap and one frame.
+NEVER_PAUSE = 2**31 - 1
 
 
 class Stalled(Exception):
@@ -32,7 +41,8 @@ class Stalled(Exception):
 
 
 class Backlog:
-    """What one connection holds unread, through its Twisted transport. ``size`` is the number of bytes an event
+    """What one connection holds unread, through its asyncio transport, which it keeps from pausing writes while the
+    stream lasts (``release`` gives the transport its own limits back). ``size`` is the number of bytes an event
     takes on this connection."""
 
     def __init__(self, transport, size):
@@ -40,11 +50,11 @@ class Backlog:
         self.size = size
         self.limit = settings.OPENINTENT_STREAM_MAX_BUFFER_BYTES
         self.patience = settings.OPENINTENT_STREAM_KEEPALIVE_SECONDS
+        self.own_limits = transport.get_write_buffer_limits()
+        transport.set_write_buffer_limits(high=NEVER_PAUSE)
 
     def queued(self):
-        # What Twisted's own pause check (FileDescriptor._isSendBufferFull) counts, less what was already sent.
-        transport = self.transport
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        return self.transport.get_write_buffer_size()
 
     def budget(self):
         """A check, for the events about to be written at once, of whether each still fits (in order)."""
@@ -80,7 +90,7 @@ class Backlog:
         queued = self.queued()
         deadline, delay = loop.time() + self.patience, FIRST_POLL_SECONDS
         while queued and queued + size > self.limit:
-            if self.transport.disconnected:
+            if self.transport.is_closing():
                 raise Stalled("The connection has closed")
             if loop.time() >= deadline:
                 self.drop()
@@ -96,23 +106,36 @@ class Backlog:
     def drop(self):
         """Close the connection at once, discarding what it holds: a close that waited for the client to read what
         is queued would wait for ever."""
-        self.transport.abortConnection()
+        # The transport drops its own buffer, but a plain close leaves what the kernel holds to be sent (megabytes
+        # on a fast link) and the client none the wiser until it reads it all; a zero linger resets the connection,
+        # freeing both at once and telling the client.
+        connection = self.transport.get_extra_info("socket")
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    def release(self):
+        """Give the transport its own flow control back, for what the connection serves after the stream (HTTP/1.1
+        keeps it open for the next request once a stream ends)."""
+        low, high = self.own_limits
+        if not self.transport.is_closing():
+            self.transport.set_write_buffer_limits(high=high, low=low)
 
 
 def backlog_of(send, size):
-    """The Backlog of the connection that the ASGI ``send`` writes to, or None where the server is not daphne."""
-    # Daphne's send is ``partial(server.handle_reply, protocol)``, the protocol being the connection's Twisted
-    # HTTP request or websocket protocol. TLS wraps the TCP transport in one that passes the bytes on at once.
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    transport = getattr(protocol, "transport", None)
-    if not buffers(transport):
-        transport = getattr(transport, "transport", None)
+    """The Backlog of the connection that the ASGI ``send`` writes to, or None where the server is not uvicorn."""
+    # uvicorn's send is a method of the connection's request cycle (HTTP) or protocol (websockets), each holding the
+    # connection's asyncio transport; TLS gives them a transport that buffers and reports the same way.
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
     return Backlog(transport, size) if buffers(transport) else None
 
 
 def buffers(transport):
-    """Whether ``transport`` is a Twisted file descriptor transport, whose write buffer Backlog reads."""
-    return all(hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen", "disconnected"))
+    """Whether ``transport`` is an asyncio write transport, whose write buffer Backlog reads and bounds."""
+    names = ("get_write_buffer_size", "get_write_buffer_limits", "set_write_buffer_limits", "is_closing", "abort")
+    names += ("get_extra_info",)
+    return all(callable(getattr(transport, name, None)) for name in names)
 
 
 async def in_writes(backlog, frames):

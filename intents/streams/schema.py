@@ -46,7 +46,7 @@ def stream_operation(operation_id, summary):
             "403": error(403, "No read access to the intent, or X-Agent-ID names an agent the key may not act for"),
             "404": error(404, "Unknown intent or portfolio"),
             "421": error(
-                421, "A WSGI server answered: streams are served by the ASGI server (daphne) at the same paths"
+                421, "A WSGI server answered: streams are served by the ASGI server (uvicorn) at the same paths"
             ),
         },
     }

@@ -26,7 +26,7 @@ SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 # unlike 400 it does not blame the request, which is right at the ASGI server.
 NOT_SERVED_OVER_WSGI = (
     "Streams are not served here: this is a WSGI server, which serves the rest of the API. Live streams are served "
-    "by the ASGI server (daphne) at the same paths; the reverse proxy sends /ws/, /api/v1/subscribe/ and paths "
+    "by the ASGI server (uvicorn) at the same paths; the reverse proxy sends /ws/, /api/v1/subscribe/ and paths "
     "ending in /subscribe to it (README, Deployment)."
 )
 
@@ -75,6 +75,8 @@ async def sse_frames(subscription, send=None):
         return
     finally:
         subscription.close()
+        if subscription.backlog is not None:
+            subscription.backlog.release()
 
 
 def sse_size(event):

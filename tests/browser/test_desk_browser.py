@@ -1,4 +1,4 @@
-"""A reviewer works the governance desk in real headless Chromium against a live daphne server."""
+"""A reviewer works the governance desk in real headless Chromium against a live server."""
 
 import shutil
 from pathlib import Path

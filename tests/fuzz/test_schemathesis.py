@@ -1,4 +1,4 @@
-"""Schemathesis over /openapi.json, against a live daphne on the test database (PostgreSQL in CI: ``make fuzz``).
+"""Schemathesis over /openapi.json, against a live server on the test database (PostgreSQL in CI: ``make fuzz``).
 
 Every operation the document describes is sent a few dozen generated requests, valid and invalid (and those of
 schemathesis' coverage and stateful phases), as agent-research. The run fails on any server error, and on any answer
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.conftest import start_daphne
+from tests.conftest import start_server
 
 EXAMPLES = int(os.environ.get("OPENINTENT_FUZZ_EXAMPLES", "30"))
 SEED = os.environ.get("OPENINTENT_FUZZ_SEED", "20261207")
@@ -42,10 +42,10 @@ CHECKS = [
 
 @pytest.fixture
 def fuzzed_server(server_env, transactional_db, keys):
-    """One daphne on the test database holding the development keys. Without Redis even where the suite has it:
+    """One server on the test database holding the development keys. Without Redis even where the suite has it:
     the webhooks the run subscribes queue deliveries, which must not wait in a broker other runs' workers read."""
     env = {name: value for name, value in server_env.items() if name != "REDIS_URL"}
-    server = start_daphne(env)
+    server = start_server(env)
     yield server
     server.stop()
 

@@ -1,4 +1,4 @@
-"""Concurrency proofs: real parallel HTTP clients against two daphne processes sharing one database.
+"""Concurrency proofs: real parallel HTTP clients against two server processes sharing one database.
 
 On PostgreSQL (CI's second run) with 32 clients; on SQLite with 8, to show the embedded set-up holds too.
 """

@@ -1,4 +1,4 @@
-"""Live streams (RFC-0006) over SSE and websockets, through real daphne processes."""
+"""Live streams (RFC-0006) over SSE and websockets, through real server processes (uvicorn)."""
 
 import asyncio
 import gc
@@ -21,7 +21,7 @@ from intents.core import services
 from intents.streams import topics as streams_module
 from openintent_site.events import append_event
 from openintent_site.models import IntentEvent
-from tests.conftest import start_daphne
+from tests.conftest import start_server
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
 SYNTH = {"X-API-Key": "agent-synth-key"}
@@ -328,7 +328,7 @@ def test_a_write_to_one_server_process_reaches_a_subscriber_of_another(live_serv
 def servers_without_polling(server_env, live_server_url):
     """Two servers that read the log only when the channel layer wakes them (polling once a minute)."""
     env = {**server_env, "OPENINTENT_STREAM_POLL_SECONDS": "60"}
-    servers = [start_daphne(env), start_daphne(env)]
+    servers = [start_server(env), start_server(env)]
     yield servers
     for server in servers:
         server.stop()
@@ -345,7 +345,7 @@ def test_the_channel_layer_wakes_subscribers_of_other_processes(servers_without_
 
 
 def test_idle_streams_send_keepalive_comments(server_env, live_server_url, streams):
-    server = start_daphne({**server_env, "OPENINTENT_STREAM_KEEPALIVE_SECONDS": "0.2"})
+    server = start_server({**server_env, "OPENINTENT_STREAM_KEEPALIVE_SECONDS": "0.2"})
     try:
         intent = new_intent(server.url)
         reader = streams(f"{server.url}/api/v1/intents/{intent['id']}/subscribe")
@@ -573,7 +573,7 @@ def test_a_resumed_agent_or_portfolio_stream_replays_what_a_live_one_would_have_
 
 
 def communicate(scenario):
-    """Run ``scenario(application)`` in an event loop of its own, as daphne would serve the consumer."""
+    """Run ``scenario(application)`` in an event loop of its own, as the server would serve the consumer."""
     from asgiref.sync import SyncToAsync
     from django.db import connection, connections
 

@@ -23,7 +23,7 @@ def assert_streams_are_served_elsewhere(status, content_type, body):
     """``body`` reads the JSON answer; it is only called once the status and type are right (a stream has none)."""
     assert (status, content_type) == (421, "application/json")
     detail = body()["detail"]
-    assert "ASGI server (daphne)" in detail
+    assert "ASGI server (uvicorn)" in detail
     assert "same paths" in detail
 
 

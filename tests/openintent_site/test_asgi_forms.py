@@ -1,8 +1,8 @@
 """The ASGI server leaves request bodies to the app (issue 13, item 8: no answer from the API that is not JSON).
 
-Twisted, under daphne, parsed every multipart/form-data body itself, for a ``request.args`` daphne never reads, and
-answered one it could not parse with a bare 400 without a body or a Content-Type, before the app saw it (found by
-``make fuzz``: an upload whose body held no part)."""
+A server that parses multipart/form-data bodies itself (Twisted does, for a ``request.args`` no ASGI app reads)
+answers one it cannot parse with a bare 400 without a body or a Content-Type, before the app sees it (found by
+``make fuzz``: an upload whose body held no part). uvicorn hands every body to the app unread."""
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ KEY = {"X-API-Key": "agent-research-key"}
     ],
     ids=["closing-boundary-only", "no-boundary-in-body", "no-boundary-parameter"],
 )
-def test_a_multipart_body_twisted_cannot_parse_is_answered_by_the_app_in_json(live_server_url, content_type, body):
+def test_a_malformed_multipart_body_is_answered_by_the_app_in_json(live_server_url, content_type, body):
     intent = httpx.post(f"{live_server_url}/api/v1/intents", json={"title": "t"}, headers=KEY).json()
 
     response = httpx.post(

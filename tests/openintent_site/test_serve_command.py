@@ -1,5 +1,5 @@
-"""``manage.py serve``: daphne with a Celery worker and beat beside it, kept running while it serves and stopped
-with it."""
+"""``manage.py serve``: uvicorn (two worker processes here) with a Celery worker and beat beside it, kept running while
+it serves and stopped with it."""
 
 import os
 import signal
@@ -20,11 +20,8 @@ def children_of(pid):
 
 
 def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether ``pid`` still runs: a zombie does not (an orphan waits as one until whoever adopted it reaps it)."""
+    return process_state(pid) not in ("gone", "Z")
 
 
 def command_line(pid):
@@ -35,7 +32,7 @@ def command_line(pid):
 
 
 def child_running(parent, program, besides=None):
-    """The pid of the live child of ``parent`` running ``program`` ("daphne", "worker", "beat"), other than
+    """The pid of the live child of ``parent`` running ``program`` ("uvicorn", "worker", "beat"), other than
     ``besides``, or None."""
     for pid in children_of(parent):
         argv = command_line(pid)
@@ -64,7 +61,7 @@ def start_serve(env, tmp_path):
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         serve = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", "2"],
             cwd=ROOT,
             env={**env, "OPENINTENT_VAR_DIR": str(tmp_path / "var")},
             stdout=log,
@@ -80,42 +77,51 @@ def wait_until_answering(serve, url, log_path):
         raise AssertionError(f"serve did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
 
 
-def stop(serve):
-    """SIGTERM to serve, then SIGKILL to its whole process group: to serve if it did not stop within 30 s, and to
-    any child it left behind."""
+def stop(serve, server_group=None):
+    """SIGTERM to serve, then SIGKILL to its whole process group (to serve if it did not stop within 30 s, and to
+    any child it left behind) and to uvicorn's, which serve runs in a group of its own."""
     if serve.poll() is None:
         serve.send_signal(signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             serve.wait(timeout=30)
-    with suppress(ProcessLookupError):
-        os.killpg(serve.pid, signal.SIGKILL)
+    for group in (serve.pid, server_group):
+        if group is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
     serve.wait()
 
 
 @contextmanager
 def serving(env, tmp_path):
     serve, url, log_path = start_serve(env, tmp_path)
+    server_group = None
     try:
         wait_until_answering(serve, url, log_path)
+        server_group = child_running(serve.pid, "uvicorn")
         yield serve, url, log_path
     finally:
-        stop(serve)
+        stop(serve, server_group)
 
 
-def test_serve_answers_and_sigterm_stops_daphne_the_worker_and_beat(server_env, transactional_db, tmp_path):
+def test_serve_answers_and_sigterm_stops_uvicorn_its_workers_the_worker_and_beat(
+    server_env, transactional_db, tmp_path
+):
     with serving(server_env, tmp_path) as (serve, url, log_path):
         children = children_of(serve.pid)
-        assert {program: bool(child_running(serve.pid, program)) for program in ("daphne", "worker", "beat")} == {
-            "daphne": True,
+        assert {program: bool(child_running(serve.pid, program)) for program in ("uvicorn", "worker", "beat")} == {
+            "uvicorn": True,
             "worker": True,
             "beat": True,
         }
         assert len(children) == 3
+        server_processes = children_of(child_running(serve.pid, "uvicorn"))
+        assert sum(b"spawn_main" in b" ".join(command_line(pid)) for pid in server_processes) == 2
 
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
         assert serve.returncode == 0
-        assert wait_for(lambda: not any(alive(child) for child in children), timeout=30)
+        assert wait_for(lambda: not any(alive(pid) for pid in children + server_processes), timeout=30)
+        assert not answers(url)
 
 
 @pytest.mark.parametrize("program", ["worker", "beat"])
@@ -139,7 +145,7 @@ def test_serve_restarts_a_killed_celery_worker_or_beat_while_the_api_keeps_answe
 
 def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, transactional_db, tmp_path):
     # Celery reads CELERY_BROKER_URL from the environment before its settings, and refuses a transport it does not
-    # know as it starts; daphne does not read it, so only the worker and beat fail.
+    # know as it starts; uvicorn does not read it, so only the worker and beat fail.
     env = {**server_env, "CELERY_BROKER_URL": "bogus://nowhere"}
     serve, url, log_path = start_serve(env, tmp_path)
     try:
@@ -155,18 +161,23 @@ def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, trans
     assert serve.returncode != 0
     assert "exited with status 1; restarting it in" in log
     assert "CommandError: the Celery" in log
-    assert "exited with status 1 after 5 restarts within 60 s; stopping daphne too" in log
+    assert "exited with status 1 after 5 restarts within 60 s; stopping uvicorn too" in log
     assert not answers(url)
 
 
-def test_serve_stops_the_worker_and_beat_and_exits_with_daphnes_status_when_daphne_dies(
+def test_serve_stops_everything_and_exits_with_uvicorns_status_when_uvicorn_dies(
     server_env, transactional_db, tmp_path
 ):
     with serving(server_env, tmp_path) as (serve, url, log_path):
         children = children_of(serve.pid)
-        os.kill(child_running(serve.pid, "daphne"), signal.SIGKILL)
+        uvicorn = child_running(serve.pid, "uvicorn")
+        # uvicorn's worker processes outlive their parent when it is killed, and would go on serving the port.
+        server_processes = children_of(uvicorn)
+        assert server_processes
+        os.kill(uvicorn, signal.SIGKILL)
 
         serve.wait(timeout=30)
         assert serve.returncode == 128 + signal.SIGKILL
-        assert "CommandError: daphne exited with signal SIGKILL" in log_path.read_text()
-        assert wait_for(lambda: not any(alive(child) for child in children), timeout=30)
+        assert "CommandError: uvicorn exited with signal SIGKILL" in log_path.read_text()
+        assert wait_for(lambda: not any(alive(pid) for pid in children + server_processes), timeout=30)
+        assert not answers(url)

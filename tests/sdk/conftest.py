@@ -1,4 +1,4 @@
-"""The bundled SDK against a live daphne server on the test database.
+"""The bundled SDK against a live server on the test database.
 
 Every API test runs twice, once with ``OpenIntentClient`` and once with ``AsyncOpenIntentClient``: the async
 client is driven through :class:`AsyncAdapter`, which runs each coroutine to completion on an event loop of the

@@ -1,6 +1,6 @@
 """Streams (openintent.streaming) with both clients: the frame parser; events in order with their names and data
 from the live server over SSE and websockets; the 0.9.1 helpers; a stream cut for real mid-way (a TCP proxy
-between client and daphne) resuming without losing or repeating an event; backoff that never loops tightly,
+between client and server) resuming without losing or repeating an event; backoff that never loops tightly,
 counted against a local peer; refusals that raise at once."""
 
 import asyncio

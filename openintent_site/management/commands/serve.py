@@ -1,10 +1,14 @@
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections import deque
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from openintent_site.server import server_command
 
 CELERY = [sys.executable, "-m", "celery", "-A", "openintent_site"]
 
@@ -26,19 +30,26 @@ STOP_SECONDS = 10.0
 
 class Command(BaseCommand):
     help = (
-        "Serve HTTP and websockets with daphne, with a Celery worker and Celery beat beside it, restarted when they "
-        "die. Ctrl-C or SIGTERM stops all three; if daphne exits, so does the rest."
+        "Serve HTTP and websockets with uvicorn, with a Celery worker and Celery beat beside it, restarted when they "
+        "die. Ctrl-C or SIGTERM stops all three; if uvicorn exits, so does the rest."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
+            "--workers",
+            type=positive,
+            default=settings.OPENINTENT_WEB_WORKERS,
+            help="Server processes sharing the port (default: OPENINTENT_WEB_WORKERS, or one per CPU core).",
+        )
+        parser.add_argument("--access-log", action="store_true", help="Log every request uvicorn answers.")
+        parser.add_argument(
             "--no-worker", action="store_true", help="Serve only; run Celery worker and beat elsewhere."
         )
 
-    def handle(self, *args, host, port, no_worker, **options):
-        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that daphne and the helpers stop
+    def handle(self, *args, host, port, workers, access_log, no_worker, **options):
+        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that uvicorn and the helpers stop
         # with this command instead of living on without it.
         signal.signal(signal.SIGTERM, interrupt)
         # Beat runs in a process of its own rather than inside the worker (`worker --beat`): a beat that dies there
@@ -51,20 +62,26 @@ class Command(BaseCommand):
                 Helper("Celery beat", [*CELERY, "beat", "--loglevel=INFO"]),
             ]
         )
-        daphne = None
+        server = None
         status = None
         try:
             for helper in helpers:
                 helper.start()
-            daphne = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "openintent_site.asgi:application"]
+            # In a process group of its own, with its worker processes: a parent that dies (SIGKILL) leaves its
+            # workers serving on the port, and stop() reaches them through the group. Ctrl-C reaches it through
+            # this command, like SIGTERM.
+            server = subprocess.Popen(
+                server_command(host, port, workers=workers, access_log=access_log), process_group=0
             )
-            self.stdout.write(f"Serving on http://{host}:{port} (API /api/v1, docs /docs, admin /admin/)")
+            self.stdout.write(
+                f"Serving on http://{host}:{port} with {workers} server process{'es' if workers > 1 else ''} "
+                "(API /api/v1, docs /docs, admin /admin/)"
+            )
             while status is None:
                 for helper in helpers:
                     self.keep_up(helper)
                 time.sleep(POLL_SECONDS)
-                status = daphne.poll()
+                status = server.poll()
         except KeyboardInterrupt:
             pass
         finally:
@@ -72,9 +89,9 @@ class Command(BaseCommand):
             # and leave children behind.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            stop([daphne, *(helper.process for helper in helpers)])
+            stop([*(helper.process for helper in helpers)], group=server)
         if status:
-            raise CommandError(f"daphne exited with {describe(status)}", returncode=exit_code(status))
+            raise CommandError(f"uvicorn exited with {describe(status)}", returncode=exit_code(status))
 
     def keep_up(self, helper):
         """Restart ``helper`` if it died and its backoff has passed; raise CommandError if it keeps dying."""
@@ -90,7 +107,7 @@ class Command(BaseCommand):
             if len(helper.restarts) >= MAX_RESTARTS:
                 raise CommandError(
                     f"the {helper.name} exited with {describe(status)} after {len(helper.restarts)} restarts within "
-                    f"{RESTART_WINDOW_SECONDS:g} s; stopping daphne too, since the server cannot work without it "
+                    f"{RESTART_WINDOW_SECONDS:g} s; stopping uvicorn too, since the server cannot work without it "
                     "(see the log above for why it exits)"
                 )
             delay = min(FIRST_BACKOFF_SECONDS * 2 ** len(helper.restarts), MAX_BACKOFF_SECONDS)
@@ -105,7 +122,7 @@ class Command(BaseCommand):
 
 
 class Helper:
-    """A child process that serve keeps running beside daphne, with the times it was restarted."""
+    """A child process that serve keeps running beside uvicorn, with the times it was restarted."""
 
     def __init__(self, name, argv):
         self.name = name
@@ -118,9 +135,15 @@ class Helper:
         self.process = subprocess.Popen(self.argv)
 
 
-def stop(processes):
-    """SIGTERM to every running process at once, then SIGKILL to those still running after STOP_SECONDS."""
+def stop(processes, group=None):
+    """SIGTERM to every running process, and to ``group``'s process group, at once; then SIGKILL to those still
+    running after STOP_SECONDS."""
     running = [process for process in processes if process is not None and process.poll() is None]
+    # A live uvicorn parent stops its workers itself; the workers of one that died are signalled directly.
+    if group is not None and group.poll() is None:
+        running.append(group)
+    else:
+        signal_group(group, signal.SIGTERM)
     for process in running:
         process.terminate()
     deadline = time.monotonic() + STOP_SECONDS
@@ -130,6 +153,23 @@ def stop(processes):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    # uvicorn's parent joins its workers before it exits; workers left in the group lost their parent (it was
+    # killed) and are not this command's children, so they are watched through the group.
+    while signal_group(group, 0) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    signal_group(group, signal.SIGKILL)
+
+
+def signal_group(leader, signum):
+    """Send ``signum`` to the process group ``leader`` started; whether any process was left in it. The group
+    outlives its leader while any member does."""
+    if leader is None:
+        return False
+    try:
+        os.killpg(leader.pid, signum)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def describe(status):
@@ -144,6 +184,13 @@ def describe(status):
 def exit_code(status):
     # A child killed by a signal has a negative returncode; a shell reports the same death as 128 + the signal.
     return 128 - status if status < 0 else status
+
+
+def positive(value):
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
 
 
 def interrupt(signum, frame):

@@ -1,0 +1,62 @@
+"""settings.STREAM_PATHS against the URLconf: the ASGI application sends the paths it matches to Django's ASGI
+handler, on the event loop, and every other HTTP request whole to the WSGI handler on a thread
+(openintent_site.threaded_http). An async view reached through the WSGI handler would block its thread for as long
+as the stream lasts; a sync view sent to the ASGI handler would pay a hop to a thread per middleware."""
+
+import re
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RoutePattern
+
+from tests.conftest import concrete_path
+
+
+def routed_paths():
+    """A path for every ``path()`` route of the URLconf, each converter filled in: ``(route, path)``."""
+    found = []
+
+    def walk(patterns, prefix, plain):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            # A regular expression (the admin's app index, the JSON 404 for everything else) has no path to fill in.
+            route_is_plain = plain and isinstance(pattern.pattern, RoutePattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, route_is_plain)
+            elif isinstance(pattern, URLPattern) and route_is_plain:
+                found.append((route, "/" + concrete_path(route, "x")))
+
+    walk(get_resolver().url_patterns, "", True)
+    return found
+
+
+def is_stream_path(path):
+    return re.match(settings.STREAM_PATHS, path) is not None
+
+
+def test_the_stream_paths_are_exactly_those_of_the_async_views():
+    async_paths, misrouted = [], []
+    for route, path in routed_paths():
+        view_is_async = iscoroutinefunction(resolve(path).func)
+        if view_is_async:
+            async_paths.append(path)
+        if view_is_async != is_stream_path(path):
+            misrouted.append((route, "async" if view_is_async else "sync"))
+
+    assert async_paths, "no async view found: the URLconf walk is broken"
+    assert misrouted == []
+
+
+def test_the_views_only_regular_expressions_route_to_are_sync():
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif not isinstance(pattern.pattern, RoutePattern):
+                yield pattern
+
+    regex_routed = list(walk(get_resolver().url_patterns))
+
+    assert regex_routed
+    assert [str(pattern.pattern) for pattern in regex_routed if iscoroutinefunction(pattern.callback)] == []
