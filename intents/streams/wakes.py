@@ -5,8 +5,8 @@ directly; one committed in another process (another server worker, a Celery work
 carrier between processes. With ``REDIS_URL`` that is the channel layer; without it, it is this module: a folder
 (``OPENINTENT_STREAM_WAKE_DIR``, ``var/wakes`` by default) holding one Unix datagram socket per running hub, named
 ``<pid>-<random>``. A process that commits a write sends a one-byte datagram to every socket in the folder but its
-own, from the committing thread: a directory listing and one non-blocking ``sendto`` per socket, about 7 µs per
-commit plus 5 µs per listening process on a small machine.
+own, from the committing thread: a directory listing and one non-blocking ``sendto`` per socket, about 8 µs per
+commit plus 5 to 7 µs per listening process on a small machine.
 
 A wake is only a hint to read the log, and the hub polls the log anyway, so every failure is dropped quietly: a
 folder not made yet (no hub has run), a receiver whose queue is full (it has wakes pending already), a socket
@@ -23,8 +23,10 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import secrets
 import socket
+import stat
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ WAKE = b"\0"
 # Room in a socket address (sun_path: 108 bytes on Linux, 104 on macOS) for the folder, a slash and a name.
 MAX_PATH_BYTES = 103
 NAME_BYTES = len(f"{2**22}-{secrets.token_hex(4)}")
+# Only what hubs name so is sent to, and only sockets are removed: a folder set to one that holds other files
+# loses none of them.
+SOCKET_NAME = re.compile(r"[0-9]+-[0-9a-f]{8}")
 
 
 class LocalWakes:
@@ -89,7 +94,7 @@ class LocalWakes:
             return
         own = f"{os.getpid()}-"
         for name in names:
-            if not name.startswith(own):
+            if not name.startswith(own) and SOCKET_NAME.fullmatch(name):
                 self.send(os.path.join(self.folder, name))
 
     def send(self, path):
@@ -100,9 +105,10 @@ class LocalWakes:
                 self.sender = sender
             self.sender.sendto(WAKE, path)
         except ConnectionRefusedError:
-            # Nothing is bound to the file any more: its process has ended without removing it.
+            # Nothing is bound to the socket any more: its process has ended without removing it.
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    os.unlink(path)
         except BlockingIOError:
             pass  # its queue is full: that hub has wakes waiting already
         except OSError as error:

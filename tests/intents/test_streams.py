@@ -403,22 +403,41 @@ def test_a_write_outside_any_server_process_wakes_subscribers(servers_without_po
         assert notes([reader.next()]) == ["outside"]
 
 
+def fill(receiver_path):
+    """Send wakes to ``receiver_path`` until its queue is full."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for _ in range(100_000):
+            try:
+                sender.sendto(b"\0", str(receiver_path))
+            except BlockingIOError:
+                return
+    raise AssertionError("the queue never filled")
+
+
 @pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="with Redis, wakes go through the channel layer")
-def test_the_socket_of_a_process_gone_is_removed_and_the_others_are_still_woken(
+def test_a_write_gets_past_dead_full_and_foreign_entries_of_the_wake_folder(
     servers_without_polling, server_env, streams
 ):
+    """A socket whose process is gone is removed, one whose queue is full is skipped without waiting, and other
+    files are left alone; the live subscriber is woken all the same. (Names use a number above any process id.)"""
     writer, listener = servers_without_polling
     intent = new_intent(writer.url)
     reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
     folder = Path(server_env["OPENINTENT_VAR_DIR"]) / "wakes"
-    gone = folder / "1-00000000"
+    gone, full, foreign = folder / "99999999-00000000", folder / "99999999-0000000f", folder / "99999999-000000ff"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as dead:
         dead.bind(str(gone))
-    assert gone.exists()
+    foreign.write_text("not a socket")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unread:
+        unread.bind(str(full))
+        fill(full)
 
-    note(writer.url, intent["id"], "past the dead")
-    assert notes([reader.next()]) == ["past the dead"]
-    assert not gone.exists()
+        note(writer.url, intent["id"], "past them")
+        assert notes([reader.next()]) == ["past them"]
+        assert not gone.exists()
+        assert full.exists()
+    assert foreign.read_text() == "not a socket"
 
 
 def test_idle_streams_send_keepalive_comments(server_env, live_server_url, streams):
