@@ -38,6 +38,7 @@ NAME_BYTES = len(f"{2**22}-{secrets.token_hex(4)}")
 # Only what hubs name so is sent to, and only sockets are removed: a folder set to one that holds other files
 # loses none of them.
 SOCKET_NAME = re.compile(r"[0-9]+-[0-9a-f]{8}")
+MAX_DRAINED = 256
 
 
 class LocalWakes:
@@ -70,9 +71,10 @@ class LocalWakes:
     async def receive(self, channel):
         receiver = self.bound[channel]
         message = await asyncio.get_running_loop().sock_recv(receiver, 1)
-        # Whatever else has arrived meanwhile is served by the same read of the log.
+        # Whatever else has arrived meanwhile is served by the same read of the log (a bounded number: writes
+        # arriving faster than this loop could otherwise hold the event loop here).
         with contextlib.suppress(BlockingIOError):
-            while True:
+            for _ in range(MAX_DRAINED):
                 receiver.recv(1)
         return message
 
