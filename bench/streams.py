@@ -5,11 +5,12 @@
 
 Each round starts its own ``manage.py serve`` (uvicorn with that many worker processes on one port) on DATABASE_URL
 or a scratch database ``openintent_bench_streams`` on the local PostgreSQL, with Redis as the channel layer when one
-answers on 127.0.0.1:6379, and opens the subscribers, which the kernel spreads over the processes as they connect.
-One writer posts an event ``--rate`` times a second through gunicorn, as the README's deployment does
-(``--writer asgi`` posts to uvicorn instead), so every write reaches the streaming processes through the channel
-layer. Write to delivery runs from the event's ``created_at``, taken by the server in the writing transaction, to the
-subscriber's read of the frame; POST to delivery from the moment the writer sends its request.
+answers on 127.0.0.1:6379 (else the local wake-up sockets), and opens the subscribers, which the kernel spreads over
+the processes as they connect. One writer posts an event ``--rate`` times a second through gunicorn, as the README's
+deployment does (``--writer asgi`` posts to uvicorn instead), so every write reaches the streaming processes through
+a wake-up from another process. Write to delivery runs from the event's ``created_at``, taken by the server in the
+writing transaction, to the subscriber's read of the frame; POST to delivery from the moment the writer sends its
+request.
 Results go to stdout and bench/results/streams.md.
 """
 
@@ -50,7 +51,7 @@ def redis_url():
 
         redis.Redis.from_url("redis://127.0.0.1:6379/7", socket_connect_timeout=1).ping()
         return "redis://127.0.0.1:6379/7"
-    except Exception:  # noqa: BLE001  no Redis: the in-memory layer, one process only
+    except Exception:  # noqa: BLE001  no Redis: the in-memory layer, and wakes through the local sockets
         return None
 
 
@@ -262,16 +263,13 @@ def main():
         env["REDIS_URL"] = layer
     manage(env, "migrate", "--noinput")
     manage(env, "createapikey", "--agent", "bench", "--key", KEY)
-    layer_name = "Redis" if layer else "in-memory"
+    layer_name = "Redis" if layer else "in-memory, local wake-up sockets"
     writer = "gunicorn (2 WSGI workers)" if args.writer == "wsgi" else "uvicorn"
     setup = f"Database: {database}; channel layer: {layer_name}; writes through {writer}"
     print(f"{setup}; {args.subscribers} subscribers; {args.rate:g} events/s for {args.seconds:g} s", flush=True)
 
     rows = []
     for processes in [int(count) for count in args.processes.split(",")]:
-        if (processes > 1 or args.writer == "wsgi") and not layer:
-            print(f"  skipping {processes} process(es): writes from another process need Redis to wake them")
-            continue
         servers = start_servers(env, "asgi", processes)
         writers = start_servers(env, "wsgi", 2) if args.writer == "wsgi" else servers[:1]
         try:

@@ -195,6 +195,7 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
 else:
+    # In-process only: the stream hubs of other processes are woken through OPENINTENT_STREAM_WAKE_DIR instead.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a broker that needs no server and works across processes.
     CELERY_BROKER_URL = "filesystem://"
@@ -249,9 +250,14 @@ OPENINTENT_WEBHOOKS_ALLOW_PRIVATE = env.boolean(
     "OPENINTENT_WEBHOOKS_ALLOW_PRIVATE", env.boolean("OPENINTENT_DEV", True)
 )
 # Live streams (RFC-0006): how often a process reads the log for its subscribers when nothing woke it (this bounds
-# the delay of events written where no wake-up reaches, e.g. by a Celery worker on the embedded layer), and the
-# idle time after which an SSE stream sends a keepalive comment.
+# the delay of events whose wake-up was lost, or written where none reaches), and the idle time after which an SSE
+# stream sends a keepalive comment.
 OPENINTENT_STREAM_POLL_SECONDS = env.real("OPENINTENT_STREAM_POLL_SECONDS", 0.5, minimum=0)
+# Without REDIS_URL, a write wakes the stream hubs of the other processes of this machine (server workers, and from
+# Celery workers and commands) through Unix datagram sockets in this folder, one per process with subscribers
+# (intents/streams/wakes.py). It must be on a local filesystem and shared by all of them; empty turns these wakes
+# off, leaving other processes' writes to the poll. With REDIS_URL the channel layer carries them instead.
+OPENINTENT_STREAM_WAKE_DIR = env.string("OPENINTENT_STREAM_WAKE_DIR", str(VAR_DIR / "wakes"))
 OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECONDS", 15.0, minimum=0)
 # What one stream connection may hold that its client has not read; a client that reads none of it for a keepalive
 # interval is disconnected, and resumes with Last-Event-ID (intents/streams/backlog.py).

@@ -4,9 +4,10 @@ Each event loop of a process has one hub while it has subscribers. The hub follo
 offers every new event to the subscribers whose topic may want it; a subscriber filters and checks access, and
 the hub writes what passes straight to the subscriber's transport, or leaves it to the subscriber's own task
 where that needs the database (``Subscription.hand_over``). The hub reads the log when woken (a write committed
-in this process wakes it directly, one in another process or a Celery worker through the channel layer) and
-every ``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: the channel
-layer only shortens the wait.
+in this process wakes it directly, one in another process or a Celery worker through the channel layer with
+``REDIS_URL``, and without it through the wake-up sockets of the processes of this machine, ``wakes``) and every
+``OPENINTENT_STREAM_POLL_SECONDS`` anyway, so delivery never depends on a wake-up arriving: wakes only shorten the
+wait.
 
 What one subscriber may cost is bounded: the hub holds at most ``MAX_QUEUED`` events for it (past that it is served
 from the log), and its connection at most ``OPENINTENT_STREAM_MAX_BUFFER_BYTES`` unread (``backlog``).
@@ -26,7 +27,7 @@ from django.conf import settings
 
 from openintent_site.auth import authenticate
 
-from . import topics
+from . import topics, wakes
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,13 @@ HELD_BACK_RETRY_SECONDS = 0.005
 
 
 def cross_process_layer():
+    """What carries wakes between processes: the channel layer where it spans them (Redis, across machines), else
+    this machine's wake-up sockets (None where they are turned off or cannot be used)."""
     layer = get_channel_layer()
-    return None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
+    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+        return layer
+    folder = settings.OPENINTENT_STREAM_WAKE_DIR
+    return wakes.local_wakes_in(folder) if folder else None
 
 
 def read_log(function):
@@ -351,10 +357,13 @@ class Hub:
                     self.wake.set()
             except asyncio.CancelledError:
                 # Leave the group if the layer answers soon; a stopping hub must not wait on an unreachable Redis
-                # (the subscription ends with the connection anyway).
+                # (the subscription ends with the connection anyway). Awaited in this task, not in one of
+                # wait_for's: a discard that needs no I/O (a wake-up socket's) is done even when a closing loop
+                # cancels this task again at once.
                 if channel is not None:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(layer.group_discard(GROUP, channel), 1)
+                        async with asyncio.timeout(1):
+                            await layer.group_discard(GROUP, channel)
                 raise
             except Exception:
                 logger.exception("listening for events of other processes failed; retrying")
@@ -418,7 +427,7 @@ announcer = Announcer()
 
 
 def on_event_committed(sender, event, **kwargs):
-    """Wake this process's hubs now, and those of other processes through the channel layer."""
+    """Wake this process's hubs now, and those of other processes through the channel layer or the sockets."""
     with _hubs_lock:
         hubs = [found for found in _hubs.values() if found.tasks]
     for found in hubs:
@@ -428,5 +437,8 @@ def on_event_committed(sender, event, **kwargs):
             with _hubs_lock:
                 _hubs.pop(found.loop, None)
     layer = cross_process_layer()
-    if layer is not None:
+    if isinstance(layer, wakes.LocalWakes):
+        # A few non-blocking sends, cheaper than handing them to the announcer's thread.
+        layer.wake_others()
+    elif layer is not None:
         announcer.announce(layer)

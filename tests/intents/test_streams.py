@@ -5,8 +5,13 @@ import gc
 import json
 import os
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +26,7 @@ from intents.core import services
 from intents.streams import topics as streams_module
 from openintent_site.events import append_event
 from openintent_site.models import IntentEvent
-from tests.conftest import start_server
+from tests.conftest import ROOT, start_server
 
 RESEARCH = {"X-API-Key": "agent-research-key"}
 SYNTH = {"X-API-Key": "agent-synth-key"}
@@ -326,7 +331,8 @@ def test_a_write_to_one_server_process_reaches_a_subscriber_of_another(live_serv
 
 @pytest.fixture
 def servers_without_polling(server_env, live_server_url):
-    """Two servers that read the log only when the channel layer wakes them (polling once a minute)."""
+    """Two servers that read the log only when a wake-up reaches them (polling once a minute): through the channel
+    layer with Redis, through the wake-up sockets without it."""
     env = {**server_env, "OPENINTENT_STREAM_POLL_SECONDS": "60"}
     servers = [start_server(env), start_server(env)]
     yield servers
@@ -334,14 +340,104 @@ def servers_without_polling(server_env, live_server_url):
         server.stop()
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the channel layer spans processes only on Redis")
-def test_the_channel_layer_wakes_subscribers_of_other_processes(servers_without_polling, streams):
+def test_a_wake_up_alone_reaches_subscribers_of_other_processes(servers_without_polling, streams):
     writer, listener = servers_without_polling
     intent = new_intent(writer.url)
     reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
     for text in ("first", "second", "third"):
         note(writer.url, intent["id"], text)
     assert notes(reader.take(3)) == ["first", "second", "third"]
+
+
+# Writes through the service from a process that serves nothing, as a Celery worker or a command makes them.
+OUTSIDE_WRITER = """
+import sys
+
+import django
+
+django.setup()
+from intents.core import services
+
+for line in sys.stdin:
+    intent_id, text = line.split()
+    services.log_event(intent_id, "note", "agent-research", {"n": text})
+    print("written", flush=True)
+"""
+
+
+@contextmanager
+def outside_writer(env):
+    """A Python process that writes a note for each ``<intent id> <text>`` line it is sent, and stays up (as a
+    worker does) until its input ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", OUTSIDE_WRITER],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def write(intent_id, text):
+        process.stdin.write(f"{intent_id} {text}\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == "written\n", process.stderr.read()
+
+    try:
+        yield write
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_write_outside_any_server_process_wakes_subscribers(servers_without_polling, server_env, streams):
+    listener = servers_without_polling[1]
+    intent = new_intent(listener.url)
+    reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
+    with outside_writer(server_env) as write:
+        write(intent["id"], "outside")
+        assert notes([reader.next()]) == ["outside"]
+
+
+def fill(receiver_path):
+    """Send wakes to ``receiver_path`` until its queue is full."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for _ in range(100_000):
+            try:
+                sender.sendto(b"\0", str(receiver_path))
+            except BlockingIOError:
+                return
+    raise AssertionError("the queue never filled")
+
+
+@pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="with Redis, wakes go through the channel layer")
+def test_a_write_gets_past_dead_full_and_foreign_entries_of_the_wake_folder(
+    servers_without_polling, server_env, streams
+):
+    """A socket whose process is gone is removed, one whose queue is full is skipped without waiting, and other
+    files are left alone; the live subscriber is woken all the same. (Names use a number above any process id.)"""
+    writer, listener = servers_without_polling
+    intent = new_intent(writer.url)
+    reader = streams(f"{listener.url}/api/v1/intents/{intent['id']}/subscribe")
+    folder = Path(server_env["OPENINTENT_VAR_DIR"]) / "wakes"
+    gone, full, foreign = folder / "99999999-00000000", folder / "99999999-0000000f", folder / "99999999-000000ff"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as dead:
+        dead.bind(str(gone))
+    foreign.write_text("not a socket")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unread:
+        unread.bind(str(full))
+        fill(full)
+
+        note(writer.url, intent["id"], "past them")
+        assert notes([reader.next()]) == ["past them"]
+        assert not gone.exists()
+        assert full.exists()
+    assert foreign.read_text() == "not a socket"
 
 
 def test_idle_streams_send_keepalive_comments(server_env, live_server_url, streams):
@@ -493,13 +589,15 @@ def test_parallel_writers_on_two_processes_lose_nothing_across_a_reconnect(live_
     assert len({frame["id"] for frame in frames}) == len(expected)
 
 
-def test_events_written_by_a_celery_worker_reach_subscribers(live_server_url, celery_worker, streams):
-    """On the embedded in-memory layer no wake-up crosses from the worker: the servers' poll of the log finds it."""
+def test_events_written_by_a_celery_worker_reach_subscribers(
+    live_server_url, servers_without_polling, celery_worker, streams
+):
+    """The worker's write wakes the subscriber's server, which does not poll."""
     base = live_server_url
     intent = new_intent(base)
     policy = {"strategy": "fixed", "max_retries": 2, "base_delay_ms": 200, "jitter": False}
     api(base, "PUT", f"/intents/{intent['id']}/retry-policy", json=policy)
-    reader = streams(f"{base}/api/v1/intents/{intent['id']}/subscribe")
+    reader = streams(f"{servers_without_polling[0].url}/api/v1/intents/{intent['id']}/subscribe")
     api(base, "POST", f"/intents/{intent['id']}/failures", SYNTH, json={"error_code": "TIMEOUT"})
 
     frame = reader.next()
