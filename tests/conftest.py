@@ -112,7 +112,7 @@ def start_server(env):
     # The log goes to a file: a pipe nobody reads would fill up and stall the server.
     log_path = Path(env["OPENINTENT_VAR_DIR"]) / f"server-{port}.log"
     process = subprocess.Popen(
-        server_command("127.0.0.1", port, workers=1),
+        server_command("127.0.0.1", port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

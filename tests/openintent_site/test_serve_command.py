@@ -1,8 +1,9 @@
-"""``manage.py serve``: uvicorn (two worker processes here) with a Celery worker and beat beside it, kept running while
-it serves and stopped with it."""
+"""``manage.py serve``: two server processes (uvicorn, each on a socket of its own on the port) with a Celery worker and
+beat beside them, kept running while it serves and stopped with it."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from contextlib import contextmanager, suppress
@@ -77,33 +78,33 @@ def wait_until_answering(serve, url, log_path):
         raise AssertionError(f"serve did not answer within 60 s:\n{log_path.read_text()[-3000:]}")
 
 
-def stop(serve, server_group=None):
+def stop(serve):
     """SIGTERM to serve, then SIGKILL to its whole process group (to serve if it did not stop within 30 s, and to
-    any child it left behind) and to uvicorn's, which serve runs in a group of its own."""
+    any child it left behind)."""
     if serve.poll() is None:
         serve.send_signal(signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             serve.wait(timeout=30)
-    for group in (serve.pid, server_group):
-        if group is not None:
-            with suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
+    with suppress(ProcessLookupError):
+        os.killpg(serve.pid, signal.SIGKILL)
     serve.wait()
+
+
+def server_processes(serve):
+    return [pid for pid in children_of(serve.pid) if b"uvicorn" in command_line(pid) and alive(pid)]
 
 
 @contextmanager
 def serving(env, tmp_path):
     serve, url, log_path = start_serve(env, tmp_path)
-    server_group = None
     try:
         wait_until_answering(serve, url, log_path)
-        server_group = child_running(serve.pid, "uvicorn")
         yield serve, url, log_path
     finally:
-        stop(serve, server_group)
+        stop(serve)
 
 
-def test_serve_answers_and_sigterm_stops_uvicorn_its_workers_the_worker_and_beat(
+def test_serve_answers_and_sigterm_stops_its_server_processes_the_worker_and_beat(
     server_env, transactional_db, tmp_path
 ):
     with serving(server_env, tmp_path) as (serve, url, log_path):
@@ -113,15 +114,38 @@ def test_serve_answers_and_sigterm_stops_uvicorn_its_workers_the_worker_and_beat
             "worker": True,
             "beat": True,
         }
-        assert len(children) == 3
-        server_processes = children_of(child_running(serve.pid, "uvicorn"))
-        assert sum(b"spawn_main" in b" ".join(command_line(pid)) for pid in server_processes) == 2
+        assert len(children) == 4
+        assert len(server_processes(serve)) == 2
 
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
         assert serve.returncode == 0
-        assert wait_for(lambda: not any(alive(pid) for pid in children + server_processes), timeout=30)
+        assert wait_for(lambda: not any(alive(pid) for pid in children), timeout=30)
         assert not answers(url)
+
+
+def test_a_burst_of_connections_is_spread_over_the_server_processes(server_env, transactional_db, tmp_path):
+    with serving(server_env, tmp_path) as (serve, url, log_path):
+        port = int(url.rsplit(":", 1)[1])
+        processes = server_processes(serve)
+
+        def holders():
+            """The server process holding each connection to the port it has accepted."""
+            listing = subprocess.run(
+                ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True
+            ).stdout
+            return [pid for line in listing.splitlines() for pid in processes if f"pid={pid}," in line]
+
+        # Clients opening their keep-alive connections at once, as a pool of agents does when it starts: with one
+        # socket shared by the processes, whichever woke first accepted the whole burst. Each process listens on a
+        # socket of its own, and the kernel spreads connections over the sockets by their addresses.
+        burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        try:
+            assert wait_for(lambda: len(holders()) == len(burst), timeout=30)
+            assert set(holders()) == set(processes)
+        finally:
+            for connection in burst:
+                connection.close()
 
 
 @pytest.mark.parametrize("program", ["worker", "beat"])
@@ -161,23 +185,22 @@ def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, trans
     assert serve.returncode != 0
     assert "exited with status 1; restarting it in" in log
     assert "CommandError: the Celery" in log
-    assert "exited with status 1 after 5 restarts within 60 s; stopping uvicorn too" in log
+    assert "exited with status 1 after 5 restarts within 60 s; stopping the rest too" in log
     assert not answers(url)
 
 
-def test_serve_stops_everything_and_exits_with_uvicorns_status_when_uvicorn_dies(
+def test_a_killed_server_process_is_restarted_on_its_socket_while_the_other_answers(
     server_env, transactional_db, tmp_path
 ):
     with serving(server_env, tmp_path) as (serve, url, log_path):
-        children = children_of(serve.pid)
-        uvicorn = child_running(serve.pid, "uvicorn")
-        # uvicorn's worker processes outlive their parent when it is killed, and would go on serving the port.
-        server_processes = children_of(uvicorn)
-        assert server_processes
-        os.kill(uvicorn, signal.SIGKILL)
+        killed, survivor = server_processes(serve)
+        os.kill(killed, signal.SIGKILL)
 
-        serve.wait(timeout=30)
-        assert serve.returncode == 128 + signal.SIGKILL
-        assert "CommandError: uvicorn exited with signal SIGKILL" in log_path.read_text()
-        assert wait_for(lambda: not any(alive(pid) for pid in children + server_processes), timeout=30)
-        assert not answers(url)
+        def restarted():
+            assert answers(url), "the port stopped answering while one server process was restarted"
+            return [pid for pid in server_processes(serve) if pid not in (killed, survivor)]
+
+        assert wait_for(restarted, timeout=30), f"no new server process within 30 s:\n{log_path.read_text()[-3000:]}"
+        assert serve.poll() is None
+        assert survivor in server_processes(serve)
+        assert f"(pid {killed}) exited with signal SIGKILL; restarting it" in log_path.read_text()

@@ -1,4 +1,3 @@
-import os
 import signal
 import subprocess
 import sys
@@ -8,7 +7,7 @@ from collections import deque
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from openintent_site.server import server_command
+from openintent_site.server import listening_socket, server_command
 
 CELERY = [sys.executable, "-m", "celery", "-A", "openintent_site"]
 
@@ -30,8 +29,8 @@ STOP_SECONDS = 10.0
 
 class Command(BaseCommand):
     help = (
-        "Serve HTTP and websockets with uvicorn, with a Celery worker and Celery beat beside it, restarted when they "
-        "die. Ctrl-C or SIGTERM stops all three; if uvicorn exits, so does the rest."
+        "Serve HTTP and websockets with uvicorn processes sharing the port, with a Celery worker and Celery beat "
+        "beside them, each restarted when it dies. Ctrl-C or SIGTERM stops them all."
     )
 
     def add_arguments(self, parser):
@@ -49,39 +48,42 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, workers, access_log, no_worker, **options):
-        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that uvicorn and the helpers stop
-        # with this command instead of living on without it.
+        # A process manager stops a service with SIGTERM: treat it as Ctrl-C, so that the server processes and the
+        # helpers stop with this command instead of living on without it.
         signal.signal(signal.SIGTERM, interrupt)
+        # Each server process listens on a socket of its own, which this command holds open for as long as it runs:
+        # a server process that dies and is restarted takes up the same socket, and connections the kernel queued on
+        # it meanwhile wait for it instead of being refused.
+        try:
+            sockets = [listening_socket(host, port) for _ in range(workers)]
+        except OSError as error:
+            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        helpers = [
+            Helper(
+                f"server process {number}" if workers > 1 else "server process",
+                server_command(fd=listener.fileno(), access_log=access_log),
+                pass_fds=(listener.fileno(),),
+            )
+            for number, listener in enumerate(sockets, start=1)
+        ]
         # Beat runs in a process of its own rather than inside the worker (`worker --beat`): a beat that dies there
         # leaves the worker running, so watching the worker would not notice that periodic jobs stopped.
-        helpers = (
-            []
-            if no_worker
-            else [
+        if not no_worker:
+            helpers += [
                 Helper("Celery worker", [*CELERY, "worker", "--loglevel=INFO"]),
                 Helper("Celery beat", [*CELERY, "beat", "--loglevel=INFO"]),
             ]
-        )
-        server = None
-        status = None
         try:
             for helper in helpers:
                 helper.start()
-            # In a process group of its own, with its worker processes: a parent that dies (SIGKILL) leaves its
-            # workers serving on the port, and stop() reaches them through the group. Ctrl-C reaches it through
-            # this command, like SIGTERM.
-            server = subprocess.Popen(
-                server_command(host, port, workers=workers, access_log=access_log), process_group=0
-            )
             self.stdout.write(
                 f"Serving on http://{host}:{port} with {workers} server process{'es' if workers > 1 else ''} "
                 "(API /api/v1, docs /docs, admin /admin/)"
             )
-            while status is None:
+            while True:
                 for helper in helpers:
                     self.keep_up(helper)
                 time.sleep(POLL_SECONDS)
-                status = server.poll()
         except KeyboardInterrupt:
             pass
         finally:
@@ -89,9 +91,9 @@ class Command(BaseCommand):
             # and leave children behind.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            stop([*(helper.process for helper in helpers)], group=server)
-        if status:
-            raise CommandError(f"uvicorn exited with {describe(status)}", returncode=exit_code(status))
+            stop([helper.process for helper in helpers])
+            for listener in sockets:
+                listener.close()
 
     def keep_up(self, helper):
         """Restart ``helper`` if it died and its backoff has passed; raise CommandError if it keeps dying."""
@@ -107,7 +109,7 @@ class Command(BaseCommand):
             if len(helper.restarts) >= MAX_RESTARTS:
                 raise CommandError(
                     f"the {helper.name} exited with {describe(status)} after {len(helper.restarts)} restarts within "
-                    f"{RESTART_WINDOW_SECONDS:g} s; stopping uvicorn too, since the server cannot work without it "
+                    f"{RESTART_WINDOW_SECONDS:g} s; stopping the rest too, since the server cannot work without it "
                     "(see the log above for why it exits)"
                 )
             delay = min(FIRST_BACKOFF_SECONDS * 2 ** len(helper.restarts), MAX_BACKOFF_SECONDS)
@@ -122,28 +124,24 @@ class Command(BaseCommand):
 
 
 class Helper:
-    """A child process that serve keeps running beside uvicorn, with the times it was restarted."""
+    """A child process that serve keeps running (a server process, the Celery worker or beat), with the times it was
+    restarted."""
 
-    def __init__(self, name, argv):
+    def __init__(self, name, argv, pass_fds=()):
         self.name = name
         self.argv = argv
+        self.pass_fds = pass_fds
         self.process = None
         self.restart_at = 0.0
         self.restarts = deque()
 
     def start(self):
-        self.process = subprocess.Popen(self.argv)
+        self.process = subprocess.Popen(self.argv, pass_fds=self.pass_fds)
 
 
-def stop(processes, group=None):
-    """SIGTERM to every running process, and to ``group``'s process group, at once; then SIGKILL to those still
-    running after STOP_SECONDS."""
+def stop(processes):
+    """SIGTERM to every running process at once, then SIGKILL to those still running after STOP_SECONDS."""
     running = [process for process in processes if process is not None and process.poll() is None]
-    # A live uvicorn parent stops its workers itself; the workers of one that died are signalled directly.
-    if group is not None and group.poll() is None:
-        running.append(group)
-    else:
-        signal_group(group, signal.SIGTERM)
     for process in running:
         process.terminate()
     deadline = time.monotonic() + STOP_SECONDS
@@ -153,23 +151,6 @@ def stop(processes, group=None):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    # uvicorn's parent joins its workers before it exits; workers left in the group lost their parent (it was
-    # killed) and are not this command's children, so they are watched through the group.
-    while signal_group(group, 0) and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-    signal_group(group, signal.SIGKILL)
-
-
-def signal_group(leader, signum):
-    """Send ``signum`` to the process group ``leader`` started; whether any process was left in it. The group
-    outlives its leader while any member does."""
-    if leader is None:
-        return False
-    try:
-        os.killpg(leader.pid, signum)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def describe(status):
