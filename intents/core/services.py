@@ -65,6 +65,21 @@ def unfinished_children(intent):
 # Versioned writes --------------------------------------------------------------------------------------------
 
 
+def refuse_stale(intent_id, expected_version, actor, needs=Permission.WRITE):
+    """Refuse a versioned write whose ``If-Match`` is already out of date, before it opens a transaction.
+
+    Under contention most writes carry a version another writer has just moved on from. Checked only under the row
+    lock, each of them queued behind the winner's transaction to learn that, and held up the writers queued behind
+    it. The committed version is readable without the lock, and a refusal needs nothing more: the version the write
+    expected was not the intent's when it was read. A version that still matches proves nothing yet (a write in
+    progress may move it), so ``lock_for_write`` checks again under the lock, and decides.
+
+    An unknown intent, or one the actor may not write, is refused as it is under the lock, before its version."""
+    intent = get_intent(intent_id, principal_id=actor, needs=needs)
+    if intent.version != expected_version:
+        raise VersionConflict(intent.version)
+
+
 def lock_for_write(intent_id, expected_version, actor, needs=Permission.WRITE):
     intent = get_intent(intent_id, lock=True, principal_id=actor, needs=needs)
     if intent.version != expected_version:
@@ -162,8 +177,13 @@ def create_intent(
     return intent
 
 
-@transaction.atomic
 def patch_state(intent_id, expected_version, patches, actor):
+    refuse_stale(intent_id, expected_version, actor)
+    return patch_state_locked(intent_id, expected_version, patches, actor)
+
+
+@transaction.atomic
+def patch_state_locked(intent_id, expected_version, patches, actor):
     intent = lock_for_write(intent_id, expected_version, actor)
     lease = Lease.objects.held_by_another(intent, scopes_touched(patches), actor)
     if lease is not None:
@@ -187,8 +207,13 @@ def patch_state(intent_id, expected_version, patches, actor):
     return intent
 
 
-@transaction.atomic
 def change_status(intent_id, expected_version, status, actor, reason=""):
+    refuse_stale(intent_id, expected_version, actor, needs=Permission.ADMIN)
+    return change_status_locked(intent_id, expected_version, status, actor, reason)
+
+
+@transaction.atomic
+def change_status_locked(intent_id, expected_version, status, actor, reason):
     intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
     if intent.version != expected_version:
         raise VersionConflict(intent.version)
