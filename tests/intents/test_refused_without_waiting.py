@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.db import connection
 
-from intents.models import Intent
+from intents.models import Intent, Lease
 
 pytestmark = pytest.mark.postgres
 
@@ -136,3 +136,50 @@ def test_a_patch_that_matched_before_the_lock_is_judged_again_under_it(database_
     assert refused.status_code == 409
     assert refused.json()["current_version"] == 2
     assert client.get(f"/api/v1/intents/{intent['id']}").json()["state"] == {}
+
+
+def test_an_attempt_on_a_held_scope_is_refused_while_the_intent_is_locked(database_url, client, rival):
+    intent = new_intent(client)
+    url = f"/api/v1/intents/{intent['id']}/leases"
+    held = client.post(url, json={"scope": "report", "duration_seconds": 60}).json()
+
+    with writer_holding(database_url, intent["id"]):
+        refused = rival.post(url, json={"scope": "report", "duration_seconds": 60})
+
+    assert refused.status_code == 409
+    assert "lease" in refused.text.lower()
+    assert refused.json()["existing_lease"] == held
+
+
+def test_a_contender_that_found_the_scope_free_is_refused_by_a_grant_made_while_it_waited(database_url, client, rival):
+    intent = new_intent(client)
+    url = f"/api/v1/intents/{intent['id']}/leases"
+    granted = str(uuid.uuid4())
+
+    with ThreadPoolExecutor(1) as pool, writer_holding(database_url, intent["id"]) as writer:
+        waiting = pool.submit(rival.post, url, json={"scope": "report", "duration_seconds": 60})
+        until_a_request_waits_on_a_lock(database_url)
+        writer.execute(
+            f"INSERT INTO {Lease._meta.db_table} (id, intent_id, scope, holder, status, acquired_at, expires_at)"
+            " VALUES (%s, %s, 'report', 'agent-research', 'active', now(), now() + interval '1 minute')",
+            [granted, intent["id"]],
+        )
+        writer.commit()
+        refused = waiting.result()
+
+    assert refused.status_code == 409
+    assert refused.json()["existing_lease"]["id"] == granted
+    assert [lease["id"] for lease in client.get(url).json()["leases"]] == [granted]
+
+
+def test_a_release_is_not_held_up_by_a_writer_of_the_intent(database_url, client):
+    intent = new_intent(client)
+    url = f"/api/v1/intents/{intent['id']}/leases"
+    lease = client.post(url, json={"scope": "report", "duration_seconds": 60}).json()
+
+    with writer_holding(database_url, intent["id"]):
+        released = client.delete(f"{url}/{lease['id']}")
+
+    assert released.status_code == 200
+    assert released.json() == {"message": "Lease released"}
+    assert client.get(url).json()["leases"] == []
