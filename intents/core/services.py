@@ -4,9 +4,10 @@ Every write is one transaction with its events. Other areas of the app build on 
 the caller's permission) and ``set_status``."""
 
 import uuid
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from intents.access.models import Permission
@@ -93,6 +94,25 @@ def refuse_if_finished(intent):
         raise Conflict(f"Intent is {intent.status}; it accepts no further changes", current_status=intent.status)
 
 
+def save_fields(intent, names):
+    """Write the fields ``names`` of the locked ``intent``, as ``save(update_fields=names)`` would.
+
+    Every versioned write ends here under the row lock, which every other writer of the intent waits on: the ORM
+    composed the UPDATE anew each time, at twice the CPU of running it; its SQL is composed once per process."""
+    fields = [Intent._meta.get_field(name) for name in names]
+    params = [field.get_db_prep_save(getattr(intent, field.attname), connection) for field in fields]
+    params.append(Intent._meta.pk.get_db_prep_value(intent.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(update_sql(connection.alias, tuple(field.column for field in fields)), params)
+
+
+@cache
+def update_sql(alias, columns):
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+    return f"UPDATE {quote(Intent._meta.db_table)} SET {assignments} WHERE {quote(Intent._meta.pk.column)} = %s"
+
+
 def set_status(intent, status, actor, reason, *, within_versioned_write=False):
     """Move ``intent`` (locked) to ``status``, take one version step and log it with the reason and new version.
 
@@ -107,7 +127,7 @@ def set_status(intent, status, actor, reason, *, within_versioned_write=False):
     if not within_versioned_write:
         intent.version += 1
         fields.append("version")
-    intent.save(update_fields=fields)
+    save_fields(intent, fields)
     payload = {"status": status, "previous_status": previous, "version": intent.version}
     if reason:
         payload["reason"] = reason
@@ -202,7 +222,7 @@ def patch_state_locked(intent_id, expected_version, patches, actor):
     intent.version += 1
     begin_work(intent, actor, "state patched", within_versioned_write=True)
     intent.updated_at = timezone.now()
-    intent.save(update_fields=["state", "version", "updated_at"])
+    save_fields(intent, ["state", "version", "updated_at"])
     append_event(intent.pk, EventType.STATE_PATCHED, actor, {"patches": patches, "version": intent.version})
     return intent
 
