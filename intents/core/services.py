@@ -4,9 +4,10 @@ Every write is one transaction with its events. Other areas of the app build on 
 the caller's permission) and ``set_status``."""
 
 import uuid
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from intents.access.models import Permission
@@ -65,6 +66,21 @@ def unfinished_children(intent):
 # Versioned writes --------------------------------------------------------------------------------------------
 
 
+def refuse_stale(intent_id, expected_version, actor, needs=Permission.WRITE):
+    """Refuse a versioned write whose ``If-Match`` is already out of date, before it opens a transaction.
+
+    Under contention most writes carry a version another writer has just moved on from. Checked only under the row
+    lock, each of them queued behind the winner's transaction to learn that, and held up the writers queued behind
+    it. The committed version is readable without the lock, and a refusal needs nothing more: the version the write
+    expected was not the intent's when it was read. A version that still matches proves nothing yet (a write in
+    progress may move it), so ``lock_for_write`` checks again under the lock, and decides.
+
+    An unknown intent, or one the actor may not write, is refused as it is under the lock, before its version."""
+    intent = get_intent(intent_id, principal_id=actor, needs=needs)
+    if intent.version != expected_version:
+        raise VersionConflict(intent.version)
+
+
 def lock_for_write(intent_id, expected_version, actor, needs=Permission.WRITE):
     intent = get_intent(intent_id, lock=True, principal_id=actor, needs=needs)
     if intent.version != expected_version:
@@ -76,6 +92,25 @@ def lock_for_write(intent_id, expected_version, actor, needs=Permission.WRITE):
 def refuse_if_finished(intent):
     if intent.is_terminal:
         raise Conflict(f"Intent is {intent.status}; it accepts no further changes", current_status=intent.status)
+
+
+def save_fields(intent, names):
+    """Write the fields ``names`` of the locked ``intent``, as ``save(update_fields=names)`` would.
+
+    Every versioned write ends here under the row lock, which every other writer of the intent waits on: the ORM
+    composed the UPDATE anew each time, at twice the CPU of running it; its SQL is composed once per process."""
+    fields = [Intent._meta.get_field(name) for name in names]
+    params = [field.get_db_prep_save(getattr(intent, field.attname), connection) for field in fields]
+    params.append(Intent._meta.pk.get_db_prep_value(intent.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(update_sql(connection.alias, tuple(field.column for field in fields)), params)
+
+
+@cache
+def update_sql(alias, columns):
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+    return f"UPDATE {quote(Intent._meta.db_table)} SET {assignments} WHERE {quote(Intent._meta.pk.column)} = %s"
 
 
 def set_status(intent, status, actor, reason, *, within_versioned_write=False):
@@ -92,7 +127,7 @@ def set_status(intent, status, actor, reason, *, within_versioned_write=False):
     if not within_versioned_write:
         intent.version += 1
         fields.append("version")
-    intent.save(update_fields=fields)
+    save_fields(intent, fields)
     payload = {"status": status, "previous_status": previous, "version": intent.version}
     if reason:
         payload["reason"] = reason
@@ -162,8 +197,13 @@ def create_intent(
     return intent
 
 
-@transaction.atomic
 def patch_state(intent_id, expected_version, patches, actor):
+    refuse_stale(intent_id, expected_version, actor)
+    return patch_state_locked(intent_id, expected_version, patches, actor)
+
+
+@transaction.atomic
+def patch_state_locked(intent_id, expected_version, patches, actor):
     intent = lock_for_write(intent_id, expected_version, actor)
     lease = Lease.objects.held_by_another(intent, scopes_touched(patches), actor)
     if lease is not None:
@@ -182,13 +222,18 @@ def patch_state(intent_id, expected_version, patches, actor):
     intent.version += 1
     begin_work(intent, actor, "state patched", within_versioned_write=True)
     intent.updated_at = timezone.now()
-    intent.save(update_fields=["state", "version", "updated_at"])
+    save_fields(intent, ["state", "version", "updated_at"])
     append_event(intent.pk, EventType.STATE_PATCHED, actor, {"patches": patches, "version": intent.version})
     return intent
 
 
-@transaction.atomic
 def change_status(intent_id, expected_version, status, actor, reason=""):
+    refuse_stale(intent_id, expected_version, actor, needs=Permission.ADMIN)
+    return change_status_locked(intent_id, expected_version, status, actor, reason)
+
+
+@transaction.atomic
+def change_status_locked(intent_id, expected_version, status, actor, reason):
     intent = get_intent(intent_id, lock=True, principal_id=actor, needs=Permission.ADMIN)
     if intent.version != expected_version:
         raise VersionConflict(intent.version)

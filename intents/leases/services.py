@@ -35,11 +35,33 @@ def expire(lease, now):
     )
 
 
-@transaction.atomic
 def acquire_lease(intent_id, scope, duration_seconds, holder):
-    intent = get_intent(intent_id, lock=True, principal_id=holder, needs=Permission.WRITE)
+    """Grant ``holder`` a lease on ``scope``, or refuse it (LeaseHeld, naming the lease) while one is in force.
+
+    On a contended scope most attempts find it held, and a lease in force is visible without a transaction or a
+    lock: such an attempt is refused at once, as of that read, rather than after queueing on the intent's row lock
+    behind every other contender. A scope that looks free is granted under the lock (``grant_lease``), where the
+    partial unique constraint still refuses a second holder whatever passed this check."""
+    intent = get_intent(intent_id, principal_id=holder, needs=Permission.WRITE)
+    refuse_if_taken(intent, scope)
+    return grant_lease(intent_id, scope, duration_seconds, holder)
+
+
+def refuse_if_taken(intent, scope):
+    """Refuse a lease on a finished intent, or on a scope another lease holds."""
     if intent.is_terminal:
         raise Conflict(f"Intent is {intent.status}; no lease can be acquired on it", current_status=intent.status)
+    existing = Lease.objects.first_in_force(intent, [scope])
+    if existing is not None:
+        raise LeaseHeld("Lease already held for this scope", existing)
+
+
+@transaction.atomic
+def grant_lease(intent_id, scope, duration_seconds, holder):
+    intent = get_intent(intent_id, lock=True, principal_id=holder, needs=Permission.WRITE)
+    # Again under the lock, which every grant holds until it commits: a contender that found the scope free just
+    # before another's grant is refused here, in one read, rather than by the constraint after a failed insert.
+    refuse_if_taken(intent, scope)
     now = timezone.now()
     for lapsed in Lease.objects.lapsed(now).select_for_update().filter(intent=intent, scope=scope):
         expire(lapsed, now)
@@ -67,10 +89,17 @@ def acquire_lease(intent_id, scope, duration_seconds, holder):
 
 
 def lock_lease(intent_id, lease_id, holder):
-    """The lease, locked after its intent: every lease change takes the locks in that order."""
-    intent = get_intent(intent_id, lock=True, message="Lease not found")
-    lease_pk = as_uuid(lease_id)
-    lease = Lease.objects.select_for_update().filter(pk=lease_pk, intent=intent).first() if lease_pk else None
+    """The lease, its row locked, if ``holder`` holds it.
+
+    Only the lease's row is locked, not its intent's: renewing or releasing a lease conflicts with no write of the
+    intent, and a release queued on the intent's lock behind contenders for the scope kept the scope closed all
+    that while. Grants and revocations lock the intent and then the lease; a holder's change takes no lock after
+    the lease's (the event it appends only key-shares the intent, which a writer's NO KEY UPDATE lock admits), so
+    the two orders cannot deadlock."""
+    intent_pk, lease_pk = as_uuid(intent_id), as_uuid(lease_id)
+    lease = None
+    if intent_pk and lease_pk:
+        lease = Lease.objects.select_for_update().filter(pk=lease_pk, intent_id=intent_pk).first()
     if lease is None:
         raise NotFound("Lease not found")
     if lease.holder != holder:

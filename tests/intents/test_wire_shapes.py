@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from intents.core.serializers import EventSerializer, IntentSerializer
-from intents.models import Intent
+from intents.leases.serializers import LeaseSerializer
+from intents.models import Intent, Lease
 from openintent_site.models import IntentEvent
 
 
@@ -42,3 +43,22 @@ def test_event_body_equals_the_declared_fields(api):
     assert declared["via"] is not None  # an agent acting through a key: the key's principal
     listed = api.get(f"/api/v1/intents/{intent['id']}/events").json()
     assert declared in listed
+
+
+def test_lease_body_equals_the_declared_fields(api, other_api):
+    intent = api.post("/api/v1/intents", {"title": "leased"}, format="json").json()
+    url = f"/api/v1/intents/{intent['id']}/leases"
+    granted = api.post(url, {"scope": "report", "duration_seconds": 60}, format="json").json()
+    refused = other_api.post(url, {"scope": "report", "duration_seconds": 60}, format="json").json()
+    held = Lease.objects.get(pk=granted["id"])
+    declared_held = serializers.Serializer.to_representation(LeaseSerializer(), held)
+
+    api.delete(f"{url}/{granted['id']}")
+    released = Lease.objects.get(pk=granted["id"])
+    declared_released = serializers.Serializer.to_representation(LeaseSerializer(), released)
+
+    assert granted == declared_held
+    assert refused["existing_lease"] == declared_held
+    assert LeaseSerializer(released).data == declared_released
+    assert declared_released["released_at"] is not None
+    assert api.get(url, {"include": "all"}).json()["leases"] == [declared_released]
