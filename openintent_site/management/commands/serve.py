@@ -91,9 +91,11 @@ class Command(BaseCommand):
             # and leave children behind.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            stop([helper.process for helper in helpers])
+            # The server processes close their copies as they stop accepting, and then the port is free, without
+            # waiting for the Celery worker to finish its tasks.
             for listener in sockets:
                 listener.close()
+            stop([helper.process for helper in helpers])
 
     def keep_up(self, helper):
         """Restart ``helper`` if it died and its backoff has passed; raise CommandError if it keeps dying."""
