@@ -1,8 +1,8 @@
-"""The command line of the ASGI server: one place, so that ``manage.py serve``, the tests and the benchmarks run
-the server the same way.
+"""How one server process runs, in one place, so that ``manage.py serve``, the tests and the benchmarks run it the
+same way: ``python -m openintent_site.server`` (``server_command``).
 
 uvicorn on uvloop, with httptools parsing HTTP: about 0.05 ms of CPU per request of its own. Choices that are not
-uvicorn's defaults, and why:
+uvicorn's defaults, and why (named as uvicorn's command line names them):
 
 - ``--ws websockets-sansio`` (pinned rather than left to ``auto``): each ``send`` writes its frame to the transport
   before it returns, waiting only while the transport has paused writing, which a stream's connection never does
@@ -23,6 +23,7 @@ uvicorn's defaults, and why:
   elsewhere with Last-Event-ID. Websockets are closed at once (1012, service restart).
 """
 
+import argparse
 import socket
 import sys
 
@@ -37,29 +38,40 @@ def server_command(host=None, port=None, *, fd=None, access_log=False):
     """argv running one server process on ``host``:``port``, or on the listening socket ``fd`` it inherits (what
     ``manage.py serve`` gives each of its processes), logging each request only with ``access_log``."""
     where = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
+    return [sys.executable, "-m", "openintent_site.server", *where, *(["--access-log"] if access_log else [])]
+
+
+def main(argv=None):
+    """Run one uvicorn server process with the options above.
+
+    uvicorn is run from here rather than from its command line because of ``--fd``: its command line takes the
+    inherited socket for a Unix one, and then leaves Nagle's algorithm on for every TCP connection, which held each
+    response whose head and body go out in two writes for the client's delayed ACK (a GET took 44 ms instead of 6)."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m openintent_site.server")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--fd", type=int, help="a listening socket inherited from the parent process")
+    parser.add_argument("--access-log", action="store_true")
+    options = parser.parse_args(argv)
+    config = uvicorn.Config(
         APPLICATION,
-        *where,
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "False",
-        "--lifespan",
-        "off",
-        "--no-proxy-headers",
-        "--timeout-keep-alive",
-        str(KEEP_ALIVE_SECONDS),
-        "--timeout-graceful-shutdown",
-        str(GRACEFUL_SHUTDOWN_SECONDS),
-        "--access-log" if access_log else "--no-access-log",
-    ]
+        host=options.host or "127.0.0.1",
+        port=options.port or 8000,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="off",
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        access_log=options.access_log,
+    )
+    # socket(fileno=...) reads the socket's own family and type.
+    sockets = None if options.fd is None else [socket.socket(fileno=options.fd)]
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def listening_socket(host, port):
@@ -84,3 +96,7 @@ def listening_socket(host, port):
         raise
     listener.set_inheritable(True)
     return listener
+
+
+if __name__ == "__main__":
+    main()

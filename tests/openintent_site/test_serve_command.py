@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import ROOT, free_port, wait_for
 
+SERVER = b"openintent_site.server"
+
 
 def children_of(pid):
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
@@ -33,8 +35,8 @@ def command_line(pid):
 
 
 def child_running(parent, program, besides=None):
-    """The pid of the live child of ``parent`` running ``program`` ("uvicorn", "worker", "beat"), other than
-    ``besides``, or None."""
+    """The pid of the live child of ``parent`` running ``program`` ("openintent_site.server", "worker", "beat"),
+    other than ``besides``, or None."""
     for pid in children_of(parent):
         argv = command_line(pid)
         if pid != besides and program.encode() in argv and "Z" not in process_state(pid):
@@ -91,7 +93,7 @@ def stop(serve):
 
 
 def server_processes(serve):
-    return [pid for pid in children_of(serve.pid) if b"uvicorn" in command_line(pid) and alive(pid)]
+    return [pid for pid in children_of(serve.pid) if SERVER in command_line(pid) and alive(pid)]
 
 
 @contextmanager
@@ -109,8 +111,9 @@ def test_serve_answers_and_sigterm_stops_its_server_processes_the_worker_and_bea
 ):
     with serving(server_env, tmp_path) as (serve, url, log_path):
         children = children_of(serve.pid)
-        assert {program: bool(child_running(serve.pid, program)) for program in ("uvicorn", "worker", "beat")} == {
-            "uvicorn": True,
+        programs = ("openintent_site.server", "worker", "beat")
+        assert {program: bool(child_running(serve.pid, program)) for program in programs} == {
+            "openintent_site.server": True,
             "worker": True,
             "beat": True,
         }
