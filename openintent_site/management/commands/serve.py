@@ -164,11 +164,6 @@ def describe(status):
         return f"signal {-status}"
 
 
-def exit_code(status):
-    # A child killed by a signal has a negative returncode; a shell reports the same death as 128 + the signal.
-    return 128 - status if status < 0 else status
-
-
 def positive(value):
     number = int(value)
     if number < 1:
