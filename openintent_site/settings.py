@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     "openintent_site",
     "intents",
+    "agents",
     "governance",
 ]
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("redoc", RedocView.as_view(url_name="openapi-schema", **PUBLIC), name="redoc"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intents.urls")),
+    path("api/v1/", include("agents.urls")),
     path("api/v1/", include("governance.urls")),
     # Unknown paths answer JSON whatever DEBUG says: clients parse every error body.
     re_path(r"^(?!admin/|static/).*$", answers.json_not_found),
