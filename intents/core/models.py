@@ -7,6 +7,8 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
+from openintent_site.rows import ModelColumns
+
 
 class IntentStatus(models.TextChoices):
     DRAFT = "draft"
@@ -44,7 +46,7 @@ class IntentManager(models.Manager):
         if row is None:
             return None
         *values, policy = row
-        intent = self.model.from_db(self.db, statement.attnames, statement.convert(values, connection))
+        intent = statement.columns.instance(values)
         relation = self.model.access_policy.related
         if policy is not None:
             policy = relation.related_model.from_db(self.db, ["intent_id", "default_policy"], [intent.pk, policy])
@@ -55,21 +57,21 @@ class IntentManager(models.Manager):
 
 
 class ByPk:
-    """The SQL of ``IntentManager.by_pk`` for one database, and what turns its columns into field values."""
+    """The SQL of ``IntentManager.by_pk`` for one database, and the intent's columns in it."""
 
     @staticmethod
     @cache
     def on(alias, lock):
-        return ByPk(connections[alias], lock)
+        return ByPk(alias, lock)
 
-    def __init__(self, connection, lock):
+    def __init__(self, alias, lock):
+        connection = connections[alias]
         quote = connection.ops.quote_name
         relation = Intent.access_policy.related
-        fields = Intent._meta.concrete_fields
-        intents, policies = quote(Intent._meta.db_table), quote(relation.related_model._meta.db_table)
-        columns = ", ".join(f"{intents}.{quote(field.column)}" for field in fields)
+        self.columns = ModelColumns.of(Intent, alias)
+        intents, policies = self.columns.table, quote(relation.related_model._meta.db_table)
         self.sql = (
-            f"SELECT {columns}, {policies}.{quote('default_policy')} FROM {intents} "
+            f"SELECT {self.columns.select_list}, {policies}.{quote('default_policy')} FROM {intents} "
             f"LEFT JOIN {policies} ON {policies}.{quote(relation.field.column)} = {intents}.{quote('id')} "
             f"WHERE {intents}.{quote('id')} = %s"
         )
@@ -77,23 +79,6 @@ class ByPk:
             # NO KEY UPDATE: it still serialises writers of the intent, but lets other transactions insert rows that
             # reference it (events, leases), which would otherwise deadlock against a holder of such a row.
             self.sql += f" FOR NO KEY UPDATE OF {intents}"
-        self.attnames = [field.attname for field in fields]
-        # The conversions the ORM applies to each column it reads: the backend's, then the field's (JSON text to
-        # values, SQLite's text timestamps to datetimes, ...).
-        self.converters = []
-        for field in fields:
-            column = field.get_col(Intent._meta.db_table)
-            self.converters.append(
-                (column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-            )
-
-    def convert(self, values, connection):
-        converted = []
-        for value, (column, converters) in zip(values, self.converters, strict=True):
-            for converter in converters:
-                value = converter(value, column, connection)
-            converted.append(value)
-        return converted
 
 
 class Intent(models.Model):

@@ -2,11 +2,12 @@
 
 import uuid
 
-from django.db import connection, models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
 from intents.core.models import Intent
+from openintent_site.rows import ModelColumns
 
 
 class LeaseStatus(models.TextChoices):
@@ -33,24 +34,28 @@ class LeaseQuerySet(models.QuerySet):
         """The earliest-acquired lease in force on one of ``scopes`` of ``intent``, or None; with ``other_than``,
         only leases someone else holds.
 
-        Plain SQL because it runs on every state patch and every lease request: the same query built with the ORM
-        cost 0.5 ms, most of it compiling."""
+        Plain SQL read through a cursor because it runs on every state patch and every lease request: the same query
+        built with the ORM cost 0.5 ms, most of it compiling, and as a raw queryset a third of that again."""
         scopes = sorted(scopes)
         if not scopes:
             return None
-        table = connection.ops.quote_name(self.model._meta.db_table)
+        columns = ModelColumns.of(self.model, self.db)
+        connection = connections[self.db]
         marks = ", ".join(["%s"] * len(scopes))
         holder = "" if other_than is None else " AND NOT (holder = %s)"
         sql = (
-            f"SELECT * FROM {table} WHERE intent_id = %s AND status = %s AND expires_at > %s"
-            f" AND scope IN ({marks}){holder} ORDER BY acquired_at LIMIT 1"
+            f"SELECT {columns.select_list} FROM {columns.table} WHERE intent_id = %s AND status = %s"
+            f" AND expires_at > %s AND scope IN ({marks}){holder} ORDER BY acquired_at LIMIT 1"
         )
         intent_id = self.model._meta.get_field("intent").get_db_prep_value(intent.pk, connection)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         params = [intent_id, str(LeaseStatus.ACTIVE), now, *scopes]
         if other_than is not None:
             params.append(other_than)
-        return next(iter(self.raw(sql, params)), None)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return None if row is None else columns.instance(row)
 
 
 class Lease(models.Model):
