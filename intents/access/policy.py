@@ -6,7 +6,7 @@ expect; ``closed`` and ``restricted`` admit only explicit grants; ``private`` al
 ``write``. Grants past their ``expires_at`` count for nothing.
 """
 
-from django.db.models import BooleanField, Expression, F
+from django.db.models import BooleanField, Expression, F, QuerySet
 from django.utils import timezone
 
 from intents.core.models import AgentAssignment, Intent
@@ -107,7 +107,10 @@ def readable_by(principal_id):
 
 
 def readable_among(intents, principal_id):
-    """The intents of ``intents`` that ``principal_id`` may read, in their order: one query for the lot."""
+    """The intents of ``intents`` that ``principal_id`` may read, in their order: one query for the lot, or, for a
+    queryset, the queryset itself narrowed by :func:`readable_by`."""
+    if isinstance(intents, QuerySet):
+        return list(intents.filter(readable_by(principal_id)))
     intents = list(intents)
     if not intents:
         return intents

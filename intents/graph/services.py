@@ -101,7 +101,8 @@ def remove_dependency(intent_id, dependency_id, expected_version, actor):
 
 
 def children_of(intent):
-    return list(intent.children.order_by("created_at", "pk"))
+    # A queryset, not a list: a reader's access filter joins it as one query (access.policy.readable_among).
+    return intent.children.order_by("created_at", "pk")
 
 
 def descendants_of(intent):
@@ -141,7 +142,7 @@ def dependencies_of(intent):
 
 
 def dependents_of(intent):
-    return list(Intent.objects.filter(dependency_links__depends_on=intent).order_by("created_at", "pk"))
+    return Intent.objects.filter(dependency_links__depends_on=intent).order_by("created_at", "pk")
 
 
 def readiness_of_children(intent):
