@@ -2,7 +2,7 @@
 ``/agents/{id}/record``, ``/agents/{id}/heartbeat``, ``/agents/{id}/status``) and the RFC's own (``POST /agents``,
 ``GET``/``DELETE /agents/{id}``), answering the same records."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -79,7 +79,11 @@ class AgentListView(APIView):
 
     @extend_schema(
         request=RFCAgentRegisterSerializer,
-        responses={201: AgentRecordSerializer, 409: refusal(ALREADY_REGISTERED)},
+        responses={
+            201: AgentRecordSerializer,
+            200: OpenApiResponse(AgentRecordSerializer, description="A live agent registered again, refreshed."),
+            409: refusal(ALREADY_REGISTERED),
+        },
         summary="Register an agent (RFC-0016 route); the id is made by the server when left out",
         operation_id="agents_register_rfc",
     )
