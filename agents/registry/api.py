@@ -17,6 +17,7 @@ from .serializers import (
     AgentListQuerySerializer,
     AgentRecordSerializer,
     AgentRegisterSerializer,
+    EventPageSerializer,
     HeartbeatAnswerSerializer,
     HeartbeatSerializer,
     PoolQuerySerializer,
@@ -64,7 +65,8 @@ class AgentListView(APIView):
     @extend_schema(
         parameters=[AgentListQuerySerializer],
         responses=AgentRecordSerializer(many=True),
-        summary="The agent registry: every agent, or those matching the filters, in registration order",
+        summary="The agent registry: every agent, or those matching the filters, in registration order (a page of "
+        "`limit` from `offset`)",
         operation_id="agents_list",
     )
     def get(self, request):
@@ -75,7 +77,8 @@ class AgentListView(APIView):
             capabilities=filters.get("capabilities"),
             min_available_capacity=filters.get("min_available_capacity"),
         )
-        return Response([record(agent) for agent in agents])
+        page = agents[filters["offset"] : filters["offset"] + filters["limit"]]
+        return Response([record(agent) for agent in page])
 
     @extend_schema(
         request=RFCAgentRegisterSerializer,
@@ -181,12 +184,15 @@ class AgentStatusView(APIView):
 
 class AgentEventListView(APIView):
     @extend_schema(
+        parameters=[EventPageSerializer],
         responses=AgentEventSerializer(many=True),
-        summary="An agent's lifecycle log, newest first (the last 200 events)",
+        summary="An agent's lifecycle log, newest first",
     )
     def get(self, request, agent_id):
+        page = query(request, EventPageSerializer)
         agent = services.get_agent(agent_id)
-        return Response(AgentEventSerializer(services.recent_events(agent.agent_id, 200), many=True).data)
+        events = services.agent_events(agent.agent_id)[page["offset"] : page["offset"] + page["limit"]]
+        return Response(AgentEventSerializer(events, many=True).data)
 
 
 class PoolListView(APIView):

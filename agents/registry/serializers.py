@@ -4,7 +4,7 @@ beside them."""
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from openintent_site.api import column_integer, json_size, long_text, wire_datetime
+from openintent_site.api import MAX_OFFSET, column_integer, json_size, long_text, wire_datetime
 
 from .models import Agent, AgentStatus
 
@@ -14,6 +14,10 @@ AGENT_ID = RegexValidator(
     code="string_pattern_mismatch",
 )
 MAX_CAPABILITIES = 200
+# A registry page: generous, since the 0.9.1 client reads one page only, but bounded, since records of agents that
+# left are kept.
+DEFAULT_LISTED = 500
+MAX_LISTED = 1000
 MAX_TASKS_IN_PROGRESS = 1000
 # A day: a drain longer than that is an agent that should deregister and register again.
 MAX_DRAIN_TIMEOUT_SECONDS = 24 * 3600
@@ -208,6 +212,10 @@ class AgentListQuerySerializer(serializers.Serializer):
     min_available_capacity = serializers.IntegerField(
         required=False, min_value=0, help_text="Agents whose max_concurrent_tasks minus current_load is at least this."
     )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_LISTED, default=DEFAULT_LISTED, help_text="At most this many agents."
+    )
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
     def validate_status(self, statuses):
         allowed = {value for value, _ in AgentStatus.choices}
@@ -231,6 +239,11 @@ class PoolSerializer(serializers.Serializer):
     max_concurrent_tasks = serializers.IntegerField()
     current_load = serializers.IntegerField()
     available_capacity = serializers.IntegerField()
+
+
+class EventPageSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class AgentEventSerializer(serializers.Serializer):

@@ -143,8 +143,13 @@ def held_leases(agent_id, now=None):
     return Lease.objects.held(now).filter(holder=agent_id)
 
 
+def agent_events(agent_id):
+    """The agent's own log, newest first."""
+    return AgentEvent.objects.filter(agent_id=agent_id).order_by("-id")
+
+
 def recent_events(agent_id, limit=50):
-    return AgentEvent.objects.filter(agent_id=agent_id).order_by("-id")[:limit]
+    return agent_events(agent_id)[:limit]
 
 
 # Logging transitions -----------------------------------------------------------------------------------------

@@ -355,3 +355,21 @@ def test_the_agent_log_lists_its_transitions_newest_first(billing):
     assert events[0]["payload"]["reason"] == "drain_initiated"
     assert events[0]["actor"] == "billing-1"
     assert events[0]["via"] == "agent-dev"
+
+
+def test_the_registry_and_the_agent_log_are_read_a_page_at_a_time(keys):
+    for index in range(5):
+        register(acting_as(f"page-{index}"), agent_id=f"page-{index}")
+    agent = acting_as("page-0")
+    for _ in range(3):
+        agent.patch("/api/v1/agents/page-0/status", {"status": "dead"}, format="json")
+        register(agent, agent_id="page-0")
+
+    listed = agent.get("/api/v1/agents", {"limit": 2, "offset": 1}).json()
+    events = agent.get("/api/v1/agents/page-0/events", {"limit": 3, "offset": 1}).json()
+
+    # page-0 registered again last, so it comes last: page-1, page-2, page-3, page-4, page-0.
+    assert [item["agent_id"] for item in listed] == ["page-2", "page-3"]
+    assert [event["payload"]["new_status"] for event in events] == ["dead", "active", "dead"]
+    assert agent.get("/api/v1/agents", {"limit": 1001}).status_code == 422
+    assert agent.get("/api/v1/agents/page-0/events", {"offset": -1}).status_code == 422
