@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IntentStatusEnum": "intents.core.models.IntentStatus",
         "PermissionEnum": "intents.access.models.Permission",
+        "AgentStatusEnum": "agents.registry.models.AgentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -27,10 +27,9 @@ MAX_THRESHOLD_SECONDS = 7 * 24 * 3600
 
 def enum_field(choices, **kwargs):
     """A choice field whose refusal names every allowed value."""
-    values = [value for value, _ in choices]
-    allowed = ", ".join(values)
+    allowed = ", ".join(value for value, _ in choices)
     return serializers.ChoiceField(
-        choices=values,
+        choices=choices,
         error_messages={"invalid_choice": f'"{{input}}" is not one of the allowed values: {allowed}'},
         **kwargs,
     )
