@@ -32,7 +32,7 @@ worker = OpenIntentClient(URL, KEY, "worker-1")
 """
 
 
-def test_registry_methods_of_the_sync_client(run_client, settings):
+def test_registry_methods_of_the_sync_client(run_client):
     out = run_client(
         AS_AGENT
         + dedent(
@@ -141,3 +141,35 @@ def test_a_dead_agents_lease_expires_readably_and_another_agent_takes_the_scope(
     assert second["taken"]["agent_id"] == "agent-synth"
     assert second["back"]["status"] == "active"
     assert second["back"]["version"] == 1
+
+
+def test_registry_methods_of_the_async_client(run_client):
+    out = run_client(
+        AS_AGENT
+        + dedent(
+            """
+        async def main():
+            worker = AsyncOpenIntentClient(URL, KEY, "async-1")
+            stranger = AsyncOpenIntentClient(URL, OTHER_KEY, OTHER_AGENT)
+            out["registered"] = as_agent(await worker.register_agent("async-1", capabilities=["search"]))
+            out["again"] = as_agent(await worker.register_agent("async-1", capabilities=["search"]))
+            out["heartbeat"] = await worker.agent_heartbeat("async-1", current_load=1)
+            out["record"] = as_agent(await worker.get_agent_record("async-1"))
+            out["listed"] = [a.agent_id for a in await worker.list_agents(status="active")]
+            out["stranger"] = await caught_async(stranger.agent_heartbeat("async-1"))
+            out["drained"] = await worker.update_agent_status("async-1", "draining")
+            out["after"] = await worker.agent_heartbeat("async-1")
+
+        asyncio.run(main())
+        """
+        )
+    )
+
+    assert out["registered"]["status_is_enum"] and out["registered"]["status"] == "active"
+    assert out["again"]["version"] == 2
+    assert out["heartbeat"]["status"] == "ok"
+    assert out["record"]["current_load"] == 1
+    assert out["listed"] == ["async-1"]
+    assert out["stranger"]["status_code"] == 403
+    assert out["drained"]["status"] == "draining"
+    assert out["after"]["agent_status"] == "draining"
