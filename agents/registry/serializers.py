@@ -4,7 +4,7 @@ beside them."""
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from openintent_site.api import MAX_OFFSET, column_integer, json_size, long_text, wire_datetime
+from openintent_site.api import MAX_OFFSET, column_integer, json_size, wire_datetime
 
 from .models import Agent, AgentStatus
 
@@ -192,7 +192,7 @@ class StatusChangeSerializer(serializers.Serializer):
     drain_timeout_seconds = serializers.IntegerField(
         min_value=1, max_value=MAX_DRAIN_TIMEOUT_SECONDS, required=False, allow_null=True
     )
-    reason = long_text(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class CommaList(serializers.CharField):

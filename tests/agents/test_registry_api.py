@@ -373,3 +373,15 @@ def test_the_registry_and_the_agent_log_are_read_a_page_at_a_time(keys):
     assert [event["payload"]["new_status"] for event in events] == ["dead", "active", "dead"]
     assert agent.get("/api/v1/agents", {"limit": 1001}).status_code == 422
     assert agent.get("/api/v1/agents/page-0/events", {"offset": -1}).status_code == 422
+
+
+def test_a_reason_longer_than_what_is_stored_is_a_422(billing):
+    register(billing)
+
+    response = billing.patch(
+        "/api/v1/agents/billing-1/status", {"status": "draining", "reason": "x" * 501}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert Agent.objects.get().status == "active"
