@@ -6,6 +6,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from .answers import json_methods
 
 IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
+IMPLEMENTED_RFCS += ["0016"]  # agent lifecycle and health (agents/registry)
 CAPABILITIES = [
     "intents",
     "events",
@@ -23,6 +24,7 @@ CAPABILITIES = [
     "webhook-subscriptions",
     "subscriptions",
     "streaming",
+    "agent-registry",
 ]
 FEATURES = {
     "intents": True,
@@ -41,6 +43,7 @@ FEATURES = {
     "webhookSubscriptions": True,
     "subscriptions": True,
     "streaming": True,
+    "agentRegistry": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -58,6 +61,7 @@ RFC_FILES = {
     "0009": "0009-cost-tracking.md",
     "0010": "0010-retry-policies.md",
     "0011": "0011-access-control.md",
+    "0016": "0016-agent-lifecycle-health.md",
 }
 
 

@@ -59,6 +59,8 @@ class EventType(models.TextChoices):
     ACCESS_REQUESTED = "access_requested"
     ACCESS_REQUEST_APPROVED = "access_request_approved"
     ACCESS_REQUEST_DENIED = "access_request_denied"
+    # RFC-0016 agent lifecycle: a transition of an agent working on the intent (the agents app keeps every one)
+    AGENT_LIFECYCLE = "agent.lifecycle"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -76,6 +78,7 @@ SERVER_ONLY = frozenset(
         EventType.LEASE_RELEASED,
         EventType.ADDED_TO_PORTFOLIO,
         EventType.REMOVED_FROM_PORTFOLIO,
+        EventType.AGENT_LIFECYCLE,
     }
 )
 

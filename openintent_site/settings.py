@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IntentStatusEnum": "intents.core.models.IntentStatus",
         "PermissionEnum": "intents.access.models.Permission",
+        "AgentStatusEnum": "agents.registry.models.AgentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -223,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expire-grants": {"task": "intents.tasks.expire_grants", "schedule": 60.0},
     "deliver-due-webhooks": {"task": "intents.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "sweep-agent-health": {
+        "task": "agents.tasks.sweep_agent_health",
+        "schedule": env.real("OPENINTENT_AGENT_HEALTH_SWEEP_SECONDS", 10.0, minimum=0),
+    },
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
@@ -269,6 +274,24 @@ OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
 # Server processes `manage.py serve` runs on its one port (`--workers`): one a core by default, since a process
 # answers plain HTTP with one core at most (Python's GIL), whatever its threads.
 OPENINTENT_WEB_WORKERS = env.integer("OPENINTENT_WEB_WORKERS", os.cpu_count() or 1, minimum=1)
+
+# Agent health (RFC-0016): the heartbeat thresholds of an agent that registers without them (each agent may set its
+# own, unhealthy at least twice the interval and dead at least twice unhealthy), the drain timeout of a drain that
+# names none, and the principals besides each agent itself that may heartbeat, drain and deregister any agent (staff
+# users may too). The sweep's period is OPENINTENT_AGENT_HEALTH_SWEEP_SECONDS in CELERY_BEAT_SCHEDULE above.
+OPENINTENT_AGENT_HEARTBEAT_INTERVAL_SECONDS = env.integer("OPENINTENT_AGENT_HEARTBEAT_INTERVAL_SECONDS", 30, minimum=1)
+OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS = env.integer("OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS", 90, minimum=2)
+OPENINTENT_AGENT_DEAD_AFTER_SECONDS = env.integer("OPENINTENT_AGENT_DEAD_AFTER_SECONDS", 300, minimum=4)
+OPENINTENT_AGENT_DRAIN_TIMEOUT_SECONDS = env.integer("OPENINTENT_AGENT_DRAIN_TIMEOUT_SECONDS", 300, minimum=1)
+OPENINTENT_AGENT_ADMINS = env.listing("OPENINTENT_AGENT_ADMINS")
+if not (
+    OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS >= 2 * OPENINTENT_AGENT_HEARTBEAT_INTERVAL_SECONDS
+    and OPENINTENT_AGENT_DEAD_AFTER_SECONDS >= 2 * OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS
+):
+    raise ImproperlyConfigured(
+        "OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS must be at least twice OPENINTENT_AGENT_HEARTBEAT_INTERVAL_SECONDS, "
+        "and OPENINTENT_AGENT_DEAD_AFTER_SECONDS at least twice OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS (RFC-0016)"
+    )
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,10 @@ from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
 
 from .models import Lease, LeaseStatus
 
+# Checks every grant passes, called as ``check(intent, scope, holder)`` under the intent's lock and refusing with a
+# DomainError: apps above this one add theirs when ready (the agent registry refuses agents that are draining).
+GRANT_CHECKS = []
+
 # Leases ------------------------------------------------------------------------------------------------------
 
 
@@ -62,6 +66,8 @@ def grant_lease(intent_id, scope, duration_seconds, holder):
     # Again under the lock, which every grant holds until it commits: a contender that found the scope free just
     # before another's grant is refused here, in one read, rather than by the constraint after a failed insert.
     refuse_if_taken(intent, scope)
+    for check in GRANT_CHECKS:
+        check(intent, scope, holder)
     now = timezone.now()
     for lapsed in Lease.objects.lapsed(now).select_for_update().filter(intent=intent, scope=scope):
         expire(lapsed, now)

@@ -1,0 +1,20 @@
+"""The agents app's background jobs, scheduled by Celery beat (``CELERY_BEAT_SCHEDULE`` in settings). Each is safe
+to run in several workers at once."""
+
+import logging
+
+from celery import shared_task
+
+from .registry.services import sweep_health
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def sweep_agent_health():
+    """The health monitor of RFC-0016: silent agents marked unhealthy then dead (their leases expired), drains
+    completed or ended at their deadline."""
+    moved = sweep_health()
+    if any(moved.values()):
+        logger.info("agent health sweep: %s", ", ".join(f"{count} {step}" for step, count in moved.items() if count))
+    return moved
