@@ -59,6 +59,12 @@ class EventType(models.TextChoices):
     ACCESS_REQUESTED = "access_requested"
     ACCESS_REQUEST_APPROVED = "access_request_approved"
     ACCESS_REQUEST_DENIED = "access_request_denied"
+    # RFC-0015 agent memory, on the log of the intent an entry's scope names (never the value)
+    MEMORY_CREATED = "memory.created"
+    MEMORY_UPDATED = "memory.updated"
+    MEMORY_DELETED = "memory.deleted"
+    MEMORY_EVICTED = "memory.evicted"
+    MEMORY_EXPIRED = "memory.expired"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -76,6 +82,11 @@ SERVER_ONLY = frozenset(
         EventType.LEASE_RELEASED,
         EventType.ADDED_TO_PORTFOLIO,
         EventType.REMOVED_FROM_PORTFOLIO,
+        EventType.MEMORY_CREATED,
+        EventType.MEMORY_UPDATED,
+        EventType.MEMORY_DELETED,
+        EventType.MEMORY_EVICTED,
+        EventType.MEMORY_EXPIRED,
     }
 )
 
