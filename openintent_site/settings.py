@@ -154,6 +154,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IntentStatusEnum": "intents.core.models.IntentStatus",
         "PermissionEnum": "intents.access.models.Permission",
+        "MemoryTypeEnum": "agents.memory.models.MemoryType",
+        "AgentOwnedMemoryTypeEnum": ["working", "episodic"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

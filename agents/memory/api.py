@@ -187,7 +187,7 @@ class MemoryBatchView(MemoryView):
 
     @extend_schema(
         parameters=[MemoryDeleteQuerySerializer],
-        responses=BatchDeletedSerializer,
+        responses={200: BatchDeletedSerializer},
         summary="Delete the entries matching a filter that the caller may write",
     )
     def delete(self, request):
@@ -292,9 +292,11 @@ class AgentMemoryGrantListView(MemoryView):
 
 class AgentMemoryGrantDetailView(MemoryView):
     @extend_schema(
-        responses=inline_serializer(
-            "MemoryGrantRevoked", {"status": serializers.CharField(), "grant_id": serializers.CharField()}
-        ),
+        responses={
+            200: inline_serializer(
+                "MemoryGrantRevoked", {"status": serializers.CharField(), "grant_id": serializers.CharField()}
+            )
+        },
         summary="Revoke a memory grant (the agent only)",
     )
     def delete(self, request, agent_id, grant_id):
@@ -303,7 +305,11 @@ class AgentMemoryGrantDetailView(MemoryView):
 
 
 class NamespaceListView(MemoryView):
-    @extend_schema(responses=NamespaceListSerializer, summary="The semantic namespaces the caller may read")
+    @extend_schema(
+        responses=NamespaceListSerializer,
+        summary="The semantic namespaces the caller may read",
+        operation_id="memory_namespaces_list",
+    )
     def get(self, request):
         return Response({"namespaces": services.namespaces(self.caller)})
 

@@ -72,7 +72,8 @@ def body(key, **fields):
 def test_racing_creates_of_one_key_leave_one_entry(clients):
     for tier in ("working", "episodic", "semantic"):
         responses = race(
-            clients, lambda index, client: client.post("/api/v1/memory", json=body(tier, memory_type=tier))
+            clients,
+            lambda index, client, tier=tier: client.post("/api/v1/memory", json=body(tier, memory_type=tier)),
         )
 
         created = [response.json() for response in responses if response.status_code == 200]
