@@ -5,7 +5,10 @@ from django.http import HttpResponseRedirect, JsonResponse
 
 from .answers import json_methods
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011", "0015"]
+# Served, with parts the README lists under "Not done yet": RFC-0015's working-memory archival on task completion,
+# coordinator read access and encryption at rest.
+PARTIAL_RFCS = {"0015"}
 CAPABILITIES = [
     "intents",
     "events",
@@ -23,6 +26,7 @@ CAPABILITIES = [
     "webhook-subscriptions",
     "subscriptions",
     "streaming",
+    "memory",
 ]
 FEATURES = {
     "intents": True,
@@ -41,6 +45,7 @@ FEATURES = {
     "webhookSubscriptions": True,
     "subscriptions": True,
     "streaming": True,
+    "memory": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -58,6 +63,7 @@ RFC_FILES = {
     "0009": "0009-cost-tracking.md",
     "0010": "0010-retry-policies.md",
     "0011": "0011-access-control.md",
+    "0015": "0015-agent-memory-persistent-state.md",
 }
 
 
@@ -80,7 +86,9 @@ def compatibility_document(request):
         {
             "implementation": "OpenIntent Django Server",
             "version": SERVER_VERSION,
-            "rfcCompliance": {f"RFC-{number}": "full" for number in IMPLEMENTED_RFCS},
+            "rfcCompliance": {
+                f"RFC-{number}": "partial" if number in PARTIAL_RFCS else "full" for number in IMPLEMENTED_RFCS
+            },
             "features": FEATURES,
         }
     )
