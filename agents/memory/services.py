@@ -15,6 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 
+from intents.access.models import PERMISSION_RANK, Permission
+from intents.access.policy import permission_of
 from intents.core.models import Intent
 from intents.core.services import as_uuid
 from openintent_site.api import compact_json_size, wire_datetime
@@ -22,7 +24,7 @@ from openintent_site.errors import Conflict, DomainError, InvalidInput, NotAllow
 from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
 
 from . import ttl as ttls
-from .access import at_least, namespace_q
+from .access import at_least
 from .models import (
     Access,
     MemoryEntry,
@@ -71,7 +73,8 @@ class EntryExists(Conflict):
 
 def log(event_type, entry, actor, **extra):
     """Record what happened to ``entry`` in the agent's memory log, and on the log of the intent its scope names
-    (when that intent exists). The value is never logged (RFC-0015 §5.2)."""
+    when that intent exists and the entry's agent may write to it (a scope is the writer's word: it must not put
+    events on the log of an intent its agent could not write to). The value is never logged (RFC-0015 §5.2)."""
     data = {
         "entry_id": str(entry.pk),
         "agent_id": entry.agent_id,
@@ -93,8 +96,12 @@ def log(event_type, entry, actor, **extra):
         data=data,
     )
     intent_pk = as_uuid(entry.intent_id) if entry.intent_id else None
-    if intent_pk is not None and Intent.objects.filter(pk=intent_pk).exists():
-        append_event(intent_pk, EventType(str(event_type)), actor, data)
+    intent = Intent.objects.filter(pk=intent_pk).first() if intent_pk is not None else None
+    if (
+        intent is not None
+        and PERMISSION_RANK[permission_of(intent, entry.agent_id)] >= PERMISSION_RANK[Permission.WRITE]
+    ):
+        append_event(intent.pk, EventType(str(event_type)), actor, data)
 
 
 # Capacity ------------------------------------------------------------------------------------------------------
@@ -426,11 +433,13 @@ def query(
     if agent_id is not None:
         entries = entries.filter(agent_id=agent_id)
     if namespace:
-        entries = entries.filter(namespace_q(namespace))
+        entries = entries.filter(
+            prefix_q("namespace", namespace[:-1]) if namespace.endswith("*") else Q(namespace=namespace)
+        )
     if key is not None:
         entries = entries.filter(key=key)
     if key_prefix:
-        entries = entries.filter(key__startswith=key_prefix)
+        entries = entries.filter(prefix_q("key", key_prefix))
     if memory_type:
         entries = entries.filter(memory_type=memory_type)
     tagged = MemoryTag.objects.filter(agent_id=agent_id) if agent_id is not None else MemoryTag.objects.all()
@@ -448,6 +457,15 @@ def query(
     if updated_before is not None:
         entries = entries.filter(updated_at__lt=updated_before)
     return entries.order_by("created_at", "id")
+
+
+def prefix_q(field, prefix):
+    """Values of ``field`` starting with ``prefix``, case-sensitively. SQLite's LIKE ignores case and uses no index
+    for it; its binary order makes a range exact there. PostgreSQL's LIKE is exact and uses the pattern indexes (a
+    range would not be exact under a linguistic collation)."""
+    if connection.vendor == "sqlite":
+        return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"})
+    return Q(**{f"{field}__startswith": prefix})
 
 
 def page(entries, limit, offset):

@@ -5,6 +5,7 @@ import pytest
 
 from agents.memory.access import install_role_lookup
 from agents.models import MemoryEntry, MemoryEvent
+from intents.models import AccessPolicy
 from openintent_site.models import ApiKey
 from tests.conftest import client_for, new_intent
 
@@ -271,6 +272,18 @@ def test_every_change_is_logged_without_the_value_and_on_the_scoped_intent(api):
     assert "s3cr3t" not in str(api.get(f"/api/v1/agents/{RESEARCH}/memory/events").json())
 
 
+def test_an_intent_its_agent_may_not_write_to_gets_no_memory_events(api, other_api):
+    intent = new_intent(api)
+    AccessPolicy.objects.create(intent_id=intent["id"], default_policy="closed", updated_by=RESEARCH)
+
+    create(other_api, agent_id=SYNTH, scope={"intent_id": intent["id"]})
+    create(api, key="own", scope={"intent_id": intent["id"]})
+
+    logged = [event["event_type"] for event in api.get(f"/api/v1/intents/{intent['id']}/events").json()]
+    assert logged.count("memory.created") == 1
+    assert MemoryEvent.objects.filter(event_type="memory.created").count() == 2
+
+
 # Ownership and sharing -------------------------------------------------------------------------------------------
 
 
@@ -453,6 +466,7 @@ def stocked(api):
         ({"tags": "batch"}, [0, 1, 3]),
         ({"tags": "nothing"}, []),
         ({"key_prefix": "inv-"}, [0, 1]),
+        ({"key_prefix": "INV-"}, []),
         ({"limit": 2, "offset": 1}, [1, 2]),
         ({"namespace": "billing.invoices", "tags": "open", "memory_type": "working"}, [0]),
     ],
