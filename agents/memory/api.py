@@ -17,6 +17,8 @@ from . import services
 from .access import Caller
 from .models import MemoryEntry
 from .serializers import (
+    AGENT_ID_LENGTH,
+    NAME_LENGTH,
     AgentMemoryQuerySerializer,
     BatchDeletedSerializer,
     MemoryBatchSerializer,
@@ -87,8 +89,24 @@ def if_match(request, required=True):
         raise PreconditionRequired(exc.message) from None
 
 
+# The longest text each path segment can name: what the columns it is compared with or stored in hold.
+PATH_LENGTHS = {"namespace": NAME_LENGTH, "agent_id": AGENT_ID_LENGTH}
+
+
 class MemoryView(APIView):
-    """Answers a full tier with 429 (RFC-0015 §9.4), the one memory refusal the kernel has no status for."""
+    """Answers a full tier with 429 (RFC-0015 §9.4), the one memory refusal the kernel has no status for; refuses
+    path segments no column could hold (NUL characters, which PostgreSQL stores in no text column, or too long)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, value in kwargs.items():
+            if "\x00" in value:
+                raise InvalidInput.field(["path", name], "Text cannot contain NUL (\\u0000) characters", None)
+            limit = PATH_LENGTHS.get(name)
+            if limit is not None and len(value) > limit:
+                raise InvalidInput.field(
+                    ["path", name], f"At most {limit} characters", value[:limit], type="string_too_long"
+                )
 
     def handle_exception(self, exc):
         if isinstance(exc, services.CapacityExceeded):
@@ -228,7 +246,7 @@ class AgentMemorySummaryView(MemoryView):
                 "working": serializers.DictField(),
                 "episodic": serializers.DictField(),
                 "semantic": serializers.DictField(),
-                "semantic_namespaces_accessible": serializers.ListField(child=serializers.DictField()),
+                "semantic_namespaces_accessible": serializers.ListField(child=serializers.CharField()),
             },
         ),
         summary="An agent's memory usage: counts, sizes and capacities (the agent, or an administrator)",

@@ -214,6 +214,8 @@ class CommaList(serializers.CharField):
 
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
+        if "\x00" in text:
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
         return [item.strip() for item in text.split(",") if item.strip()]
 
 

@@ -610,3 +610,27 @@ def test_the_summary_counts_each_tier(api, other_api):
     assert (summary["episodic"]["entry_count"], summary["episodic"]["pinned_count"]) == (2, 1)
     assert summary["episodic"]["capacity"] == 1000
     assert other_api.get(f"/api/v1/agents/{RESEARCH}/memory/summary").status_code == 403
+
+
+# Input no column holds -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "loc"),
+    [
+        ("get", "/api/v1/memory?tags=a%00", ["query", "tags"]),
+        ("get", "/api/v1/memory?namespace=%00", ["query", "namespace"]),
+        ("get", "/api/v1/agents/a%00b/memory", ["path", "agent_id"]),
+        ("get", "/api/v1/agents/a%00b/memory/summary", ["path", "agent_id"]),
+        ("get", "/api/v1/memory/namespaces/a%00b", ["path", "namespace"]),
+        ("patch", "/api/v1/memory/namespaces/a%00b", ["path", "namespace"]),
+        ("patch", "/api/v1/memory/namespaces/" + "x" * 256, ["path", "namespace"]),
+        ("post", f"/api/v1/agents/{'x' * 201}/memory/grants", ["path", "agent_id"]),
+    ],
+)
+def test_text_no_column_holds_is_a_422_naming_where_it_is(api, method, url, loc):
+    data = None if method == "get" else {"permissions": {}, "agent_id": SYNTH}
+    response = getattr(api, method)(url, data, format="json")
+
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == loc
