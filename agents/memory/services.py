@@ -265,8 +265,10 @@ def add_entry(caller, data, now):
         **columns,
     )
     lock_tier(agent_id, memory_type, entry.namespace)
-    # An expired entry still holding the key (the sweep has not reached it) gives way to the new one.
-    for stale in MemoryEntry.objects.expired(now).filter(same_key(memory_type, agent_id, entry.namespace, entry.key)):
+    # An expired entry still holding the key (the sweep has not reached it) gives way to the new one; locked, so
+    # that a sweep removing it at the same moment is waited for rather than logged twice.
+    holding = same_key(memory_type, agent_id, entry.namespace, entry.key)
+    for stale in MemoryEntry.objects.expired(now).select_for_update().filter(holding):
         expire(stale)
     make_room(entry, caller.id, now)
     try:
@@ -275,7 +277,8 @@ def add_entry(caller, data, now):
     except IntegrityError:
         existing = MemoryEntry.objects.filter(same_key(memory_type, agent_id, entry.namespace, entry.key)).first()
         if existing is None:
-            raise
+            # The entry in the way was deleted between the refused insert and this read.
+            raise Conflict("Memory entry already exists") from None
         raise EntryExists(existing, caller) from None
     write_tags(entry)
     log(MemoryEventType.CREATED, entry, caller.id)

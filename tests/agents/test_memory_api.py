@@ -4,7 +4,7 @@ batches, namespaces and the summary."""
 import pytest
 
 from agents.memory.access import install_role_lookup
-from agents.models import MemoryEntry, MemoryEvent
+from agents.models import MemoryEntry, MemoryEvent, MemoryGrant
 from intents.models import AccessPolicy
 from openintent_site.models import ApiKey
 from tests.conftest import client_for, new_intent
@@ -324,6 +324,25 @@ def test_an_administrator_reads_every_entry_but_writes_none(api, admin_api):
     assert patch(admin_api, entry["id"], {"value": {}}, "1").status_code == 403
     assert admin_api.delete(f"/api/v1/memory/{entry['id']}").status_code == 403
     assert admin_api.get(f"/api/v1/agents/{RESEARCH}/memory/summary").status_code == 200
+
+
+def test_the_operators_own_keys_read_every_entry_unless_acting_for_an_agent(api, settings):
+    settings.OPENINTENT_API_KEYS = ["ops=ops-key"]
+    entry = create(api)
+
+    assert client_for("ops-key").get(f"/api/v1/memory/{entry['id']}").status_code == 200
+    assert as_agent("someone", "ops-key").get(f"/api/v1/memory/{entry['id']}").status_code == 404
+
+
+def test_an_expired_grant_shares_nothing(api, other_api):
+    entry = create(api)
+    api.post(f"/api/v1/agents/{RESEARCH}/memory/grants", {"agent_id": SYNTH}, format="json")
+    assert other_api.get(f"/api/v1/memory/{entry['id']}").status_code == 200
+
+    MemoryGrant.objects.update(expires_at="2001-01-01T00:00:00Z")
+
+    assert other_api.get(f"/api/v1/memory/{entry['id']}").status_code == 404
+    assert other_api.get(f"/api/v1/agents/{RESEARCH}/memory").json() == []
 
 
 def test_a_read_grant_shares_reading_only(api, other_api):
