@@ -1,10 +1,11 @@
-"""The agents app's background jobs, scheduled by Celery beat (``CELERY_BEAT_SCHEDULE`` in settings). Each is safe
-to run in several workers at once."""
+"""The agents app's background jobs, each safe to run in several workers at once; periodic ones are scheduled by
+Celery beat (``CELERY_BEAT_SCHEDULE`` in settings)."""
 
 import logging
 
 from celery import shared_task
 
+from .memory.services import expire_entries
 from .registry.services import sweep_health
 
 logger = logging.getLogger(__name__)
@@ -18,3 +19,9 @@ def sweep_agent_health():
     if any(moved.values()):
         logger.info("agent health sweep: %s", ", ".join(f"{count} {step}" for step, count in moved.items() if count))
     return moved
+
+
+@shared_task
+def expire_memory():
+    """Remove the memory entries past their expiry (RFC-0015 §9.3), logging ``memory.expired`` for each."""
+    return expire_entries()

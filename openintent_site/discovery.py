@@ -5,8 +5,10 @@ from django.http import HttpResponseRedirect, JsonResponse
 
 from .answers import json_methods
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
-IMPLEMENTED_RFCS += ["0016"]  # agent lifecycle and health (agents/registry)
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011", "0015", "0016"]
+# Served, with parts the README lists under "Not done yet": RFC-0015's working-memory archival on task completion,
+# coordinator read access and encryption at rest.
+PARTIAL_RFCS = {"0015"}
 CAPABILITIES = [
     "intents",
     "events",
@@ -25,6 +27,7 @@ CAPABILITIES = [
     "subscriptions",
     "streaming",
     "agent-registry",
+    "memory",
 ]
 FEATURES = {
     "intents": True,
@@ -44,6 +47,7 @@ FEATURES = {
     "subscriptions": True,
     "streaming": True,
     "agentRegistry": True,
+    "memory": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -62,6 +66,7 @@ RFC_FILES = {
     "0010": "0010-retry-policies.md",
     "0011": "0011-access-control.md",
     "0016": "0016-agent-lifecycle-health.md",
+    "0015": "0015-agent-memory-persistent-state.md",
 }
 
 
@@ -84,7 +89,9 @@ def compatibility_document(request):
         {
             "implementation": "OpenIntent Django Server",
             "version": SERVER_VERSION,
-            "rfcCompliance": {f"RFC-{number}": "full" for number in IMPLEMENTED_RFCS},
+            "rfcCompliance": {
+                f"RFC-{number}": "partial" if number in PARTIAL_RFCS else "full" for number in IMPLEMENTED_RFCS
+            },
             "features": FEATURES,
         }
     )

@@ -61,6 +61,12 @@ class EventType(models.TextChoices):
     ACCESS_REQUEST_DENIED = "access_request_denied"
     # RFC-0016 agent lifecycle: a transition of an agent working on the intent (the agents app keeps every one)
     AGENT_LIFECYCLE = "agent.lifecycle"
+    # RFC-0015 agent memory, on the log of the intent an entry's scope names (never the value)
+    MEMORY_CREATED = "memory.created"
+    MEMORY_UPDATED = "memory.updated"
+    MEMORY_DELETED = "memory.deleted"
+    MEMORY_EVICTED = "memory.evicted"
+    MEMORY_EXPIRED = "memory.expired"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -79,6 +85,11 @@ SERVER_ONLY = frozenset(
         EventType.ADDED_TO_PORTFOLIO,
         EventType.REMOVED_FROM_PORTFOLIO,
         EventType.AGENT_LIFECYCLE,
+        EventType.MEMORY_CREATED,
+        EventType.MEMORY_UPDATED,
+        EventType.MEMORY_DELETED,
+        EventType.MEMORY_EVICTED,
+        EventType.MEMORY_EXPIRED,
     }
 )
 

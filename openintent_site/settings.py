@@ -155,6 +155,8 @@ SPECTACULAR_SETTINGS = {
         "IntentStatusEnum": "intents.core.models.IntentStatus",
         "PermissionEnum": "intents.access.models.Permission",
         "AgentStatusEnum": "agents.registry.models.AgentStatus",
+        "MemoryTypeEnum": "agents.memory.models.MemoryType",
+        "AgentOwnedMemoryTypeEnum": ["working", "episodic"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -228,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.sweep_agent_health",
         "schedule": env.real("OPENINTENT_AGENT_HEALTH_SWEEP_SECONDS", 10.0, minimum=0),
     },
+    "expire-memory": {
+        "task": "agents.tasks.expire_memory",
+        "schedule": env.real("OPENINTENT_MEMORY_SWEEP_SECONDS", 60.0, minimum=0),
+    },
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
@@ -248,6 +254,23 @@ OPENINTENT_WEBHOOK_TIMEOUT_SECONDS = env.real("OPENINTENT_WEBHOOK_TIMEOUT_SECOND
 OPENINTENT_WEBHOOK_MAX_ATTEMPTS = env.integer("OPENINTENT_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 OPENINTENT_WEBHOOK_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_BACKOFF_SECONDS", 10.0, minimum=0)
 OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS = env.real("OPENINTENT_WEBHOOK_MAX_BACKOFF_SECONDS", 3600.0, minimum=0)
+# Agent memory (RFC-0015): the capacity of each tier (working entries per agent and per task, refused with a 429
+# when full; episodic entries per agent, the least recently used unpinned ones evicted to make room; semantic
+# entries per namespace, refused when full), the largest value in bytes as compact JSON, how stale an episodic
+# entry's recorded last access may get before a read records it again (reads write at most that often), and the
+# access every caller has to a semantic namespace whose permissions nobody set (none, read or write).
+OPENINTENT_MEMORY_WORKING_CAPACITY = env.integer("OPENINTENT_MEMORY_WORKING_CAPACITY", 1000, minimum=1)
+OPENINTENT_MEMORY_WORKING_CAPACITY_PER_TASK = env.integer("OPENINTENT_MEMORY_WORKING_CAPACITY_PER_TASK", 100, minimum=1)
+OPENINTENT_MEMORY_EPISODIC_CAPACITY = env.integer("OPENINTENT_MEMORY_EPISODIC_CAPACITY", 1000, minimum=1)
+OPENINTENT_MEMORY_SEMANTIC_CAPACITY = env.integer("OPENINTENT_MEMORY_SEMANTIC_CAPACITY", 10000, minimum=1)
+OPENINTENT_MEMORY_MAX_VALUE_BYTES = env.integer("OPENINTENT_MEMORY_MAX_VALUE_BYTES", 64 * 1024, minimum=2)
+OPENINTENT_MEMORY_ACCESS_RESOLUTION_SECONDS = env.real("OPENINTENT_MEMORY_ACCESS_RESOLUTION_SECONDS", 60.0, minimum=0)
+OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS = env.string("OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS", "write")
+if OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS not in ("none", "read", "write"):
+    raise ImproperlyConfigured(
+        "OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS must be none, read or write, "
+        f"not {OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS!r}"
+    )
 # Live subscriptions one principal may hold: each is matched against every committed event.
 OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL = env.integer("OPENINTENT_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", 100, minimum=0)
 # Whether webhooks may go to loopback, private, link-local and other non-public addresses. Off, such URLs are refused

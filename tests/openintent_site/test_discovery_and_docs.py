@@ -33,6 +33,7 @@ CAPABILITY_ROUTES = {
     "subscriptions": "/api/v1/intents/{id}/subscribe",
     "streaming": "/api/v1/intents/{id}/subscribe",
     "agent-registry": "/api/v1/agents/{id}/heartbeat",
+    "memory": "/api/v1/memory",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -45,11 +46,12 @@ RFC_ROUTES = {
     "0009": "/api/v1/intents/{id}/costs",
     "0010": "/api/v1/intents/{id}/failures",
     "0011": "/api/v1/intents/{id}/access-requests",
+    "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"tools", "tasks", "plans", "coordinators", "memory", "vaults", "triggers"}
+NOT_IMPLEMENTED = {"tools", "tasks", "plans", "coordinators", "vaults", "triggers"}
 
 
 def served(path):
