@@ -5,9 +5,9 @@
 - The owner can share them explicitly with another agent (``MemoryGrant``): read, or read and write, in one
   namespace or all, in one tier or both.
 - An episodic entry whose ``scope.agent_role_id`` names a role is shared with every agent of that role, read and
-  write, so that learned patterns survive an agent's restart under a new ``agent_id`` (RFC-0016 §8.2). Which role an
-  agent has is the registry's knowledge: it installs its lookup with :func:`install_role_lookup`; until one is
-  installed no agent has a role and such entries are their owner's only.
+  write, so that learned patterns survive an agent's restart under a new ``agent_id`` (RFC-0016 §8.2). An agent's
+  role is the ``role_id`` it registered with (RFC-0016); an agent that never registered has none, and such entries
+  stay their owner's only.
 - Semantic entries belong to their namespace: its permissions (``MemoryNamespace``, or the default of
   ``OPENINTENT_MEMORY_SEMANTIC_DEFAULT_ACCESS`` for a namespace nobody configured) decide.
 - Administrators (staff users, and the operator's keys from ``OPENINTENT_API_KEYS`` used as themselves) read every
@@ -23,23 +23,13 @@ from django.utils import timezone
 
 from openintent_site.auth import settings_holders
 
+from ..registry.models import Agent
 from .models import ACCESS_RANK, Access, MemoryGrant, MemoryNamespace, MemoryType
-
-# The registry's answer to "which role does this agent have?" (``agent_id -> role_id or None``).
-_role_lookup = None
-
-
-def install_role_lookup(lookup):
-    """Install the function that tells an agent's ``role_id`` (None for an agent without one); ``None`` removes it.
-    Returns the one it replaces."""
-    global _role_lookup
-    previous, _role_lookup = _role_lookup, lookup
-    return previous
 
 
 def role_of(agent_id):
-    """The role of ``agent_id`` as the installed lookup tells it, or None."""
-    return _role_lookup(agent_id) if _role_lookup is not None else None
+    """The ``role_id`` ``agent_id`` registered with, or None."""
+    return Agent.objects.filter(pk=agent_id).values_list("role_id", flat=True).first()
 
 
 def is_administrator(principal):

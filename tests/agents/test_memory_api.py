@@ -3,7 +3,6 @@ batches, namespaces and the summary."""
 
 import pytest
 
-from agents.memory.access import install_role_lookup
 from agents.models import MemoryEntry, MemoryEvent, MemoryGrant
 from intents.models import AccessPolicy
 from openintent_site.models import ApiKey
@@ -42,12 +41,11 @@ def admin_api(keys, django_user_model):
     return client_for("operator-key")
 
 
-@pytest.fixture
-def roles():
-    known = {}
-    previous = install_role_lookup(known.get)
-    yield known
-    install_role_lookup(previous)
+def register_with_role(agent_id, role_id):
+    response = as_agent(agent_id).post(
+        "/api/v1/agents/register", {"agent_id": agent_id, "name": agent_id, "role_id": role_id}, format="json"
+    )
+    assert response.status_code == 200, response.content
 
 
 # Entries ---------------------------------------------------------------------------------------------------------
@@ -387,8 +385,9 @@ def test_only_the_owner_shares_its_memory(api, other_api):
     assert other_api.get(f"/api/v1/agents/{RESEARCH}/memory/grants").status_code == 403
 
 
-def test_episodic_memory_scoped_to_a_role_is_shared_with_that_roles_agents(keys, roles):
-    roles.update({"billing-1": "billing", "billing-2": "billing", "support-1": "support"})
+def test_episodic_memory_scoped_to_a_role_is_shared_with_that_roles_agents(keys):
+    for agent_id, role_id in {"billing-1": "billing", "billing-2": "billing", "support-1": "support"}.items():
+        register_with_role(agent_id, role_id)
     first = as_agent("billing-1")
     learned = create(first, agent_id="billing-1", memory_type="episodic", scope={"agent_role_id": "billing"})
     working = create(first, agent_id="billing-1", key="w", scope={"agent_role_id": "billing"})
@@ -404,7 +403,8 @@ def test_episodic_memory_scoped_to_a_role_is_shared_with_that_roles_agents(keys,
     assert [entry["id"] for entry in shared["entries"]] == [learned["id"]]
 
 
-def test_without_a_role_lookup_role_scoped_entries_stay_private(keys):
+def test_role_scoped_entries_stay_private_from_an_agent_that_never_registered_its_role(keys):
+    register_with_role("billing-1", "b")
     learned = create(as_agent("billing-1"), agent_id="billing-1", memory_type="episodic", scope={"agent_role_id": "b"})
 
     assert as_agent("billing-2").get(f"/api/v1/memory/{learned['id']}").status_code == 404
