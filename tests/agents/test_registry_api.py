@@ -97,6 +97,19 @@ def test_registering_a_live_agent_again_by_itself_refreshes_it(billing):
     assert lifecycle("billing-1") == [("registering", "active", "registered")]
 
 
+def test_registering_again_with_the_same_description_is_idempotent(billing):
+    first = register(billing)
+    billing.post("/api/v1/agents/billing-1/heartbeat", {"current_load": 2}, format="json")
+
+    again = register(billing)
+
+    assert again["version"] == first["version"] == 1
+    assert again["last_heartbeat_at"] > first["last_heartbeat_at"]
+    assert {key: value for key, value in again.items() if "heartbeat_at" not in key and key != "capacity"} == {
+        key: value for key, value in first.items() if "heartbeat_at" not in key and key != "capacity"
+    }
+
+
 def test_registering_a_live_agent_by_someone_else_is_a_409_never_a_500(billing, other_api):
     register(billing)
 
