@@ -198,8 +198,14 @@ class StatusChangeSerializer(serializers.Serializer):
 class CommaList(serializers.CharField):
     """A comma-separated list in a query parameter, each item stripped and empty ones dropped."""
 
-    def to_internal_value(self, data):
-        return [item.strip() for item in super().to_internal_value(data).split(",") if item.strip()]
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        # The text as sent is checked first (a NUL character, which no database column holds, is a 422 here).
+        text = super().run_validation(data)
+        return [item.strip() for item in text.split(",") if item.strip()]
 
 
 class AgentListQuerySerializer(serializers.Serializer):

@@ -343,16 +343,32 @@ def register(data, principal):
             agent_id=agent.agent_id,
             current_status=agent.status,
         )
-    previous = agent.status
+    previous, described = agent.status, description(agent)
     describe(agent, data)
     heard_from(agent, now)
     if previous == AgentStatus.UNHEALTHY:
         transition(agent, AgentStatus.ACTIVE, RE_REGISTERED, principal.id, now)
-    else:
+    elif description(agent) != described:
         agent.version += 1
     agent.save()
     save_capabilities(agent)
     return agent, "refreshed"
+
+
+def description(agent):
+    """What a registration sets, to tell a refresh that changes the agent (a new version) from one that repeats it
+    (idempotent: only the silence timer restarts)."""
+    return (
+        agent.role_id,
+        agent.name,
+        agent.capabilities,
+        agent.max_concurrent_tasks,
+        agent.capacity_extra,
+        agent.endpoint,
+        agent.heartbeat_config,
+        agent.metadata,
+        agent.drain_timeout_seconds,
+    )
 
 
 # Heartbeats -------------------------------------------------------------------------------------------------

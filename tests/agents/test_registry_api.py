@@ -97,6 +97,19 @@ def test_registering_a_live_agent_again_by_itself_refreshes_it(billing):
     assert lifecycle("billing-1") == [("registering", "active", "registered")]
 
 
+def test_registering_again_with_the_same_description_is_idempotent(billing):
+    first = register(billing)
+    billing.post("/api/v1/agents/billing-1/heartbeat", {"current_load": 2}, format="json")
+
+    again = register(billing)
+
+    assert again["version"] == first["version"] == 1
+    assert again["last_heartbeat_at"] > first["last_heartbeat_at"]
+    assert {key: value for key, value in again.items() if "heartbeat_at" not in key and key != "capacity"} == {
+        key: value for key, value in first.items() if "heartbeat_at" not in key and key != "capacity"
+    }
+
+
 def test_registering_a_live_agent_by_someone_else_is_a_409_never_a_500(billing, other_api):
     register(billing)
 
@@ -385,3 +398,16 @@ def test_a_reason_longer_than_what_is_stored_is_a_422(billing):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "reason"]
     assert Agent.objects.get().status == "active"
+
+
+@pytest.mark.parametrize("params", [{"capabilities": "a\x00b"}, {"role_id": "a\x00b"}, {"status": "active\x00"}])
+def test_a_nul_character_in_a_filter_is_a_422_never_a_database_error(api, params):
+    response = api.get("/api/v1/agents", params)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", *params]
+
+
+@pytest.mark.parametrize("tail", ["", "/record", "/events"])
+def test_an_agent_id_no_record_can_hold_is_a_404(api, tail):
+    assert api.get(f"/api/v1/agents/a%00b{tail}").status_code == 404
