@@ -178,9 +178,10 @@ def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, trans
     try:
         wait_until_answering(serve, url, log_path)
         try:
-            serve.wait(timeout=120)
+            # Each of the six failed starts may take seconds on a busy machine; the bound only stops a hung test.
+            serve.wait(timeout=300)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"serve kept serving for 120 s:\n{log_path.read_text()[-3000:]}") from None
+            raise AssertionError(f"serve kept serving for 300 s:\n{log_path.read_text()[-3000:]}") from None
     finally:
         stop(serve)
 
@@ -188,7 +189,7 @@ def test_serve_stops_and_says_why_when_the_worker_cannot_start(server_env, trans
     assert serve.returncode != 0
     assert "exited with status 1; restarting it in" in log
     assert "CommandError: the Celery" in log
-    assert "exited with status 1 after 5 restarts within 60 s; stopping the rest too" in log
+    assert "exited with status 1 after 5 restarts, each within 60 s of starting; stopping the rest too" in log
     assert not answers(url)
 
 

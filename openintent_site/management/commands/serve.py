@@ -2,7 +2,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import deque
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -11,16 +10,18 @@ from openintent_site.server import listening_socket, server_command
 
 CELERY = [sys.executable, "-m", "celery", "-A", "openintent_site"]
 
-# A helper that dies is started again after FIRST_BACKOFF_SECONDS, twice as long after each further restart within
-# RESTART_WINDOW_SECONDS (up to MAX_BACKOFF_SECONDS): a worker killed once (out of memory, an operator's kill) is
-# back within a second, and one that cannot start is not restarted in a tight loop. One that still dies after
-# MAX_RESTARTS restarts within the window will not come up by itself (bad configuration, an unreachable broker):
-# serving on without it would leave leases and grants unexpired and webhooks undelivered with nothing to show for
-# it, so serve stops and says why, and the process manager that started it sees a failure.
+# A helper that dies is started again after FIRST_BACKOFF_SECONDS, twice as long after each further run that lasted
+# less than SHORT_RUN_SECONDS (up to MAX_BACKOFF_SECONDS): a worker killed once (out of memory, an operator's kill)
+# is back within a second, and one that cannot start is not restarted in a tight loop. One whose last MAX_RESTARTS
+# restarts each died within SHORT_RUN_SECONDS of starting will not come up by itself (bad configuration, an
+# unreachable broker): serving on without it would leave leases and grants unexpired and webhooks undelivered with
+# nothing to show for it, so serve stops and says why, and the process manager that started it sees a failure.
+# Runs are counted by how long each lasted, not within a window of wall-clock time, so that a slow start on a busy
+# machine still counts as the failure it is.
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 MAX_RESTARTS = 5
-RESTART_WINDOW_SECONDS = 60.0
+SHORT_RUN_SECONDS = 60.0
 POLL_SECONDS = 0.2
 # How long the children have to stop after SIGTERM before they are killed: a worker finishes the task in hand
 # (a webhook delivery times out after 10 s by default), which must not hold up a stop for long.
@@ -106,28 +107,28 @@ class Command(BaseCommand):
                 return
             pid = helper.process.pid
             helper.process = None
-            while helper.restarts and now - helper.restarts[0] > RESTART_WINDOW_SECONDS:
-                helper.restarts.popleft()
-            if len(helper.restarts) >= MAX_RESTARTS:
+            if now - helper.started_at >= SHORT_RUN_SECONDS:
+                helper.short_runs = 0
+            elif helper.short_runs >= MAX_RESTARTS:
                 raise CommandError(
-                    f"the {helper.name} exited with {describe(status)} after {len(helper.restarts)} restarts within "
-                    f"{RESTART_WINDOW_SECONDS:g} s; stopping the rest too, since the server cannot work without it "
-                    "(see the log above for why it exits)"
+                    f"the {helper.name} exited with {describe(status)} after {helper.short_runs} restarts, each "
+                    f"within {SHORT_RUN_SECONDS:g} s of starting; stopping the rest too, since the server cannot work "
+                    "without it (see the log above for why it exits)"
                 )
-            delay = min(FIRST_BACKOFF_SECONDS * 2 ** len(helper.restarts), MAX_BACKOFF_SECONDS)
+            delay = min(FIRST_BACKOFF_SECONDS * 2**helper.short_runs, MAX_BACKOFF_SECONDS)
             helper.restart_at = now + delay
             self.stderr.write(
                 f"serve: the {helper.name} (pid {pid}) exited with {describe(status)}; restarting it in {delay:g} s"
             )
         if now >= helper.restart_at:
-            helper.restarts.append(now)
+            helper.short_runs += 1
             helper.start()
             self.stderr.write(f"serve: restarted the {helper.name} (pid {helper.process.pid})")
 
 
 class Helper:
-    """A child process that serve keeps running (a server process, the Celery worker or beat), with the times it was
-    restarted."""
+    """A child process that serve keeps running (a server process, the Celery worker or beat), with when it last
+    started and how many of its restarts in a row ended within SHORT_RUN_SECONDS."""
 
     def __init__(self, name, argv, pass_fds=()):
         self.name = name
@@ -135,10 +136,12 @@ class Helper:
         self.pass_fds = pass_fds
         self.process = None
         self.restart_at = 0.0
-        self.restarts = deque()
+        self.started_at = 0.0
+        self.short_runs = 0
 
     def start(self):
         self.process = subprocess.Popen(self.argv, pass_fds=self.pass_fds)
+        self.started_at = time.monotonic()
 
 
 def stop(processes):
