@@ -270,6 +270,20 @@ OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
 # answers plain HTTP with one core at most (Python's GIL), whatever its threads.
 OPENINTENT_WEB_WORKERS = env.integer("OPENINTENT_WEB_WORKERS", os.cpu_count() or 1, minimum=1)
 
+# Credential vaults (RFC-0014, agents/vaults). Secrets are sealed with AES-256-GCM under these keys, newest first:
+# the newest seals, all of them open. URL-safe base64 of 32 bytes each (`manage.py rotatevaultkey --generate`).
+# OPENINTENT_VAULT_KEY_FILE names a file of such keys, one a line, read after OPENINTENT_VAULT_KEYS. With neither,
+# development makes a key in VAR_DIR/vault.key on first use; outside development the server refuses to start.
+OPENINTENT_VAULT_KEYS = env.listing("OPENINTENT_VAULT_KEYS")
+OPENINTENT_VAULT_KEY_FILE = env.string("OPENINTENT_VAULT_KEY_FILE", "")
+OPENINTENT_VAULT_DEV_KEY_FILE = VAR_DIR / "vault.key" if env.boolean("OPENINTENT_DEV", True) else None
+# The tool proxy's calls: the timeout of one call (connect, read, write), the most of an answer it reads, and
+# whether tools may be registered at (and called on) loopback and private addresses (like webhooks, on by default in
+# development only).
+OPENINTENT_TOOL_TIMEOUT_SECONDS = env.real("OPENINTENT_TOOL_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+OPENINTENT_TOOL_MAX_RESPONSE_BYTES = env.integer("OPENINTENT_TOOL_MAX_RESPONSE_BYTES", 1024 * 1024, minimum=1024)
+OPENINTENT_TOOLS_ALLOW_PRIVATE = env.boolean("OPENINTENT_TOOLS_ALLOW_PRIVATE", env.boolean("OPENINTENT_DEV", True))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
