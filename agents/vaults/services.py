@@ -195,9 +195,12 @@ def revoke_credential_locked(credential, actor, reason):
     if credential.status == CredentialStatus.REVOKED:
         return credential, 0
     affected = 0
-    for grant in credential.grants.select_for_update().filter(status__in=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED]):
-        # Cascades from a revoked source are counted with it.
-        affected += revoke_grant_locked(grant, actor, f"credential revoked: {reason}".rstrip(": "))
+    live = [GrantStatus.ACTIVE, GrantStatus.SUSPENDED]
+    for pk in credential.grants.filter(status__in=live).order_by("created_at").values_list("pk", flat=True):
+        # Read again under its lock: revoking an earlier grant may have cascaded to this one already.
+        grant = ToolGrant.objects.select_for_update().filter(pk=pk, status__in=live).first()
+        if grant is not None:
+            affected += revoke_grant_locked(grant, actor, f"credential revoked: {reason}".rstrip(": "))
     credential.status = CredentialStatus.REVOKED
     credential.revoked_at = timezone.now()
     credential.save(update_fields=["status", "revoked_at"])
