@@ -89,7 +89,7 @@ class CredentialForm(forms.ModelForm):
             except DomainError as refused:
                 # The message names the shape wanted, never the value given.
                 self.add_error("secret", refused.message)
-        elif self.instance.pk is None:
+        elif self.instance._state.adding:
             self.add_error("secret", "A new credential needs its secret")
         try:
             services.check_auth_config(auth_type, cleaned.get("auth_config") or {})
