@@ -32,6 +32,8 @@ CAPABILITY_ROUTES = {
     "webhook-subscriptions": "/api/v1/subscriptions",
     "subscriptions": "/api/v1/intents/{id}/subscribe",
     "streaming": "/api/v1/intents/{id}/subscribe",
+    "vaults": "/api/v1/vaults",
+    "tools": "/api/v1/tools/invoke",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -44,10 +46,11 @@ RFC_ROUTES = {
     "0009": "/api/v1/intents/{id}/costs",
     "0010": "/api/v1/intents/{id}/failures",
     "0011": "/api/v1/intents/{id}/access-requests",
+    "0014": "/api/v1/grants",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"tools", "tasks", "plans", "coordinators", "agent-registry", "memory", "vaults", "triggers"}
+NOT_IMPLEMENTED = {"tasks", "plans", "coordinators", "agent-registry", "memory", "triggers"}
 
 
 def served(path):
