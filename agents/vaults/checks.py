@@ -4,10 +4,12 @@ refuses to go on without a usable key outside development, and in development ma
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from openintent_site.startup import SERVER_START
+
 from . import crypto
 
 
-@checks.register(checks.Tags.security)
+@checks.register(checks.Tags.security, SERVER_START)
 def vault_keys(app_configs=None, **kwargs):
     try:
         crypto.keyring()

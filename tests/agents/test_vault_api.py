@@ -14,7 +14,7 @@ from django.db import connection
 
 from agents.vaults import crypto
 from agents.vaults.models import Credential, VaultEvent
-from tests.conftest import ROOT, event_log, new_intent
+from tests.conftest import ROOT, event_log, new_intent, start_server
 
 from .tool_service import invoke, new_credential, new_grant, new_vault, register_tool, tool_service  # noqa: F401
 
@@ -377,3 +377,17 @@ def test_in_development_a_key_is_made_under_var_once(tmp_path):
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert manage("check", OPENINTENT_VAR_DIR=str(tmp_path)).returncode == 0
     assert key_file.read_text() == made
+
+
+def test_a_server_process_started_on_its_own_refuses_to_serve_without_a_vault_key(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENINTENT_VAULT")}
+    environment.update(
+        {
+            "OPENINTENT_DEV": "0",
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "OPENINTENT_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "openintent_site.settings",
+        }
+    )
+    with pytest.raises(RuntimeError, match="agents.E001"):
+        start_server(environment)
