@@ -306,6 +306,7 @@ class InvokeView(APIView):
                 "GRANT_EXPIRED, GRANT_REVOKED, GRANT_SUSPENDED, GRANT_PARAMETER_DENIED, "
                 "GRANT_CONTEXT_MISMATCH, CREDENTIAL_EXPIRED or CREDENTIAL_REVOKED."
             ),
+            404: refusal("`grant_id` without `agent_id` names no grant the caller may see."),
             409: refusal("The idempotency key belongs to another call, or to one still under way."),
             429: refusal("GRANT_RATE_LIMITED: the grant's max_invocations_per_hour is used up (Retry-After)."),
             502: refusal(
@@ -321,6 +322,8 @@ class InvokeView(APIView):
         context = data["context"]
         grant_id = data.get("grant_id")
         agent_id = data.get("agent_id") or context.get("agent_id")
+        if agent_id is not None and not (isinstance(agent_id, str) and len(agent_id) <= 200):
+            raise InvalidInput.field(["body", "context", "agent_id"], "An agent id of at most 200 characters")
         if not agent_id and grant_id is not None:
             grant = services.get_grant(grant_id, request.user.id)
             agent_id = grant.agent_id

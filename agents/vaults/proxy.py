@@ -520,8 +520,8 @@ def client_credentials_token(credential, material, client, redactor, deadline):
         )
     except httpx.TimeoutException:
         raise CallFailed("PROXY_ERROR", "The token request timed out", 504) from None
-    except httpx.HTTPError as error:
-        raise CallFailed("PROXY_ERROR", redactor(f"The token request failed: {type(error).__name__}")) from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        raise CallFailed("PROXY_ERROR", f"The token request failed: {type(error).__name__}") from None
     if response.status_code >= 400:
         raise CallFailed(
             "PROXY_ERROR", f"The token endpoint answered HTTP {response.status_code}", token_status=response.status_code
@@ -662,8 +662,8 @@ def execute(tool, credential, parameters):
                 response.close()
     except httpx.TimeoutException:
         raise CallFailed("PROXY_ERROR", "The tool call timed out", 504) from None
-    except httpx.HTTPError as error:
-        # The exception's text may name the URL or the request; only its kind is told.
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        # The exception's text may name the URL, the request or a header's value; only its kind is told.
         raise CallFailed("PROXY_ERROR", f"The tool call failed: {type(error).__name__}") from None
     result = decoded(raw, redactor)
     if response.status_code >= 400:

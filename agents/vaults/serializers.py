@@ -428,8 +428,8 @@ class InvocationFilterQuerySerializer(InvocationListQuerySerializer):
 
 
 class InvokeSerializer(serializers.Serializer):
-    tool_name = serializers.CharField(max_length=511, required=False)
-    tool = serializers.CharField(max_length=511, required=False, help_text="Alias of `tool_name` (the RFC's name).")
+    tool_name = serializers.CharField(max_length=255, required=False)
+    tool = serializers.CharField(max_length=255, required=False, help_text="Alias of `tool_name` (the RFC's name).")
     agent_id = serializers.CharField(max_length=200, required=False)
     grant_id = serializers.UUIDField(required=False, allow_null=True)
     parameters = serializers.DictField(default=dict, validators=[json_size])

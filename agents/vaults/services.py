@@ -5,6 +5,8 @@ Every transition is one transaction with its audit entry (``VaultEvent``), which
 when the grant is bound to an intent (D19). Secret material goes in through ``Credential.set_material`` and never
 comes out here: no payload, message or error below carries it."""
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -98,6 +100,10 @@ def check_material(auth_type, material, field="material"):
     if rule == "text":
         if not isinstance(material, str) or not material:
             raise material_error(field, f"Material of a {auth_type} credential must be a non-empty string")
+        if auth_type in HEADER_SENT and not HEADER_VALUE.fullmatch(material):
+            raise material_error(
+                field, f"Material of a {auth_type} credential is sent in an HTTP header: printable ASCII only"
+            )
         return
     if isinstance(material, str) and auth_type == AuthType.BASIC_AUTH and ":" in material:
         return
@@ -106,19 +112,29 @@ def check_material(auth_type, material, field="material"):
         raise material_error(field, f"Material of a {auth_type} credential must be an object with {keys} strings")
 
 
+# Auth types whose material goes into a header as it is, and what a header takes (RFC 9110 field values and names).
+HEADER_SENT = {AuthType.API_KEY, AuthType.BEARER_TOKEN, AuthType.OAUTH2_TOKEN}
+HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def material_error(field, message):
     return InvalidInput([{"type": "value_error", "loc": ["body", field], "msg": message, "input": "[write-only]"}])
 
 
 def check_auth_config(auth_type, auth_config):
-    if auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS and not isinstance(auth_config.get("token_url"), str):
+    token_url = auth_config.get("token_url")
+    if auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS and not (
+        isinstance(token_url, str) and token_url.lower().startswith(("http://", "https://"))
+    ):
         raise InvalidInput.field(
             ["body", "auth_config", "token_url"],
-            "An oauth2_client_credentials credential needs auth_config.token_url, where tokens are fetched",
+            "An oauth2_client_credentials credential needs auth_config.token_url, the http(s) URL tokens come from",
+            token_url,
         )
     header = auth_config.get("header_name")
-    if header is not None and (not isinstance(header, str) or not header.strip() or ":" in header):
-        raise InvalidInput.field(["body", "auth_config", "header_name"], "A header name", header)
+    if header is not None and not (isinstance(header, str) and HEADER_NAME.fullmatch(header)):
+        raise InvalidInput.field(["body", "auth_config", "header_name"], "An HTTP header name", header)
 
 
 @transaction.atomic

@@ -409,3 +409,31 @@ def test_tools_are_discovered_and_granted_tools_listed_per_agent(api, stripe):
     assert api.get("/api/v1/tools/granted", {"agent_id": "agent-worker"}).json()["tools"] == []
     # Without agent_id: the caller's own.
     assert api.get("/api/v1/tools/granted").json()["agent_id"] == "agent-research"
+
+
+def test_credentials_that_could_not_go_into_a_request_are_refused_when_stored(api):
+    vault = new_vault(api)
+
+    def create(**fields):
+        return api.post(
+            "/api/v1/credentials", {"vault_id": vault["id"], "service": "s", "label": "l", **fields}, format="json"
+        )
+
+    not_a_header = create(material="clé-secrète", auth_type="bearer_token")
+    assert not_a_header.status_code == 422 and "clé" not in not_a_header.content.decode()
+    assert create(material="x", auth_config={"header_name": "X Bad"}).status_code == 422
+    bad_url = create(
+        material={"client_id": "a", "client_secret": "b"},
+        auth_type="oauth2_client_credentials",
+        auth_config={"token_url": "ftp://tokens"},
+    )
+    assert bad_url.status_code == 422 and bad_url.json()["detail"][0]["loc"] == ["body", "auth_config", "token_url"]
+
+
+def test_a_malformed_context_agent_is_refused_naming_the_field(api, stripe):
+    response = api.post(
+        "/api/v1/tools/invoke", {"tool_name": "charges.read", "context": {"agent_id": {"a": 1}}}, format="json"
+    )
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "context", "agent_id"]
+    too_long = invoke(api, "x" * 256)
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["body", "tool_name"]
