@@ -91,9 +91,11 @@ class VaultDetailView(APIView):
         return Response(VaultSerializer(services.get_vault(vault_id, request.user.id)).data)
 
     @extend_schema(
-        responses=inline_serializer(
-            "VaultDeleted", {"status": serializers.CharField(), "vault_id": serializers.CharField()}
-        ),
+        responses={
+            200: inline_serializer(
+                "VaultDeleted", {"status": serializers.CharField(), "vault_id": serializers.CharField()}
+            )
+        },
         summary="Delete a vault: its credentials and their grants are revoked, its material destroyed",
     )
     def delete(self, request, vault_id):
@@ -143,14 +145,16 @@ class CredentialDetailView(APIView):
 
     @extend_schema(
         request=ReasonSerializer,
-        responses=inline_serializer(
-            "CredentialRevoked",
-            {
-                "status": serializers.CharField(),
-                "credential_id": serializers.CharField(),
-                "affected_grants_count": serializers.IntegerField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "CredentialRevoked",
+                {
+                    "status": serializers.CharField(),
+                    "credential_id": serializers.CharField(),
+                    "affected_grants_count": serializers.IntegerField(),
+                },
+            )
+        },
         summary="Revoke a credential: every grant on it is revoked at once",
     )
     def delete(self, request, credential_id):
@@ -221,7 +225,7 @@ class ToolDetailView(APIView):
         return Response(ToolSerializer(tools, many=True).data)
 
     @extend_schema(
-        responses=inline_serializer("ToolDeleted", {"status": serializers.CharField()}),
+        responses={200: inline_serializer("ToolDeleted", {"status": serializers.CharField()})},
         summary="Remove the caller's tool",
     )
     def delete(self, request, service, name):
@@ -390,14 +394,16 @@ class GrantDetailView(APIView):
         return Response(GrantSerializer(services.get_grant(grant_id, request.user.id)).data)
 
     @extend_schema(
-        responses=inline_serializer(
-            "GrantRevoked",
-            {
-                "status": serializers.CharField(),
-                "grant_id": serializers.CharField(),
-                "revoked_count": serializers.IntegerField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "GrantRevoked",
+                {
+                    "status": serializers.CharField(),
+                    "grant_id": serializers.CharField(),
+                    "revoked_count": serializers.IntegerField(),
+                },
+            )
+        },
         summary="Revoke a grant and, at once, every grant delegated from it",
     )
     def delete(self, request, grant_id):

@@ -209,7 +209,11 @@ class ToolRegisterSerializer(serializers.Serializer):
         help_text='`{"charge_id": {"type": "string", "required": true, "in": "path"}}`; types: '
         + ", ".join(PARAMETER_TYPES),
     )
-    estimated_cost_usd = column_decimal(Tool, "estimated_cost_usd", min_value=0, required=False, allow_null=True)
+    # At most a million dollars a call: past about 10^14, SQLite hands the stored float back rounded up past what
+    # the column's precision holds, and reading the tool failed.
+    estimated_cost_usd = column_decimal(
+        Tool, "estimated_cost_usd", min_value=0, max_value=1_000_000, required=False, allow_null=True
+    )
     timeout_seconds = serializers.FloatField(min_value=0.1, max_value=300, required=False, allow_null=True)
     idempotent = serializers.BooleanField(default=False)
 

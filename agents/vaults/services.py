@@ -238,8 +238,10 @@ def revoke_credential_locked(credential, actor, reason):
 def register_tool(owner_id, service, name, **fields):
     """Register (or update) the caller's tool ``service.name``."""
     fields.setdefault("scope", name)
-    fields["updated_at"] = timezone.now()
-    tool, _ = Tool.objects.update_or_create(owner_id=owner_id, service=service, name=name, defaults=fields)
+    now = fields["updated_at"] = timezone.now()
+    tool, _ = Tool.objects.update_or_create(
+        owner_id=owner_id, service=service, name=name, defaults=fields, create_defaults={**fields, "created_at": now}
+    )
     return tool
 
 
