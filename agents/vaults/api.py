@@ -15,7 +15,7 @@ from openintent_site.errors import InvalidInput, NotAllowed, NotFound
 from openintent_site.schema import refusal
 
 from . import proxy, services
-from .models import GrantStatus, Invocation, InvocationOrigin, Tool, Vault
+from .models import GrantStatus, Invocation, InvocationOrigin, Tool, ToolGrant, Vault
 from .serializers import (
     MATERIAL_NAMES,
     CredentialCreateSerializer,
@@ -235,8 +235,6 @@ class ToolDetailView(APIView):
 
 def granted_tools(agent_id, service=None):
     """RFC §2.3: one entry per usable scope of the agent's grants (and per tool named in a grant's context)."""
-    from .models import ToolGrant
-
     grants = ToolGrant.objects.select_related("credential__vault", "delegated_from").filter(
         agent_id=agent_id, status=GrantStatus.ACTIVE
     )

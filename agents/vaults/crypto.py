@@ -68,11 +68,19 @@ def parse_key(text, source):
 
 
 def read_key_file(path, source):
+    """The keys in a file, one a line (``#`` comments allowed). Read again only when the file changes: every seal
+    and every opening asks for the keys."""
     try:
-        lines = Path(path).read_text().splitlines()
+        stat = Path(path).stat()
+        return _key_file_lines(str(path), stat.st_mtime_ns, stat.st_size)
     except OSError as error:
         raise ImproperlyConfigured(f"{source} ({path}) cannot be read: {error.strerror or error}") from None
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@functools.lru_cache(maxsize=8)
+def _key_file_lines(path, mtime_ns, size):
+    lines = Path(path).read_text().splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
 def create_development_key(path):

@@ -27,7 +27,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intents.access.models import Permission
-from intents.core.services import get_intent
+from intents.core.models import Intent
+from intents.core.services import as_uuid, get_intent
 from intents.costs.models import Cost, CostType
 from intents.costs.services import check_budget
 from intents.subscriptions import destinations
@@ -356,14 +357,10 @@ def record_denial(agent_id, name, parameters, context, idempotency_key, denied):
 
 
 def intent_event(context, event_type, actor, payload):
-    from intents.core.services import as_uuid
-
+    """Log on the intent the call's context names, when it exists (D19)."""
     pk = as_uuid(context.get("intent_id")) if context.get("intent_id") else None
-    if pk is not None:
-        from intents.core.models import Intent
-
-        if Intent.objects.filter(pk=pk).exists():
-            append_event(pk, event_type, actor, payload)
+    if pk is not None and Intent.objects.filter(pk=pk).exists():
+        append_event(pk, event_type, actor, payload)
 
 
 def claim(found, agent_id, name, parameters, context, idempotency_key):

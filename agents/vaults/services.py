@@ -8,6 +8,7 @@ comes out here: no payload, message or error below carries it."""
 import re
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from intents.core.models import Intent
@@ -256,8 +257,6 @@ def delete_tool(owner_id, service, name):
 
 def visible_grants(principal_id):
     """Grants a principal may read: those it holds, gave, or that use a credential of its vaults."""
-    from django.db.models import Q
-
     return ToolGrant.objects.filter(
         Q(agent_id=principal_id) | Q(granted_by=principal_id) | Q(credential__vault__owner_id=principal_id)
     )

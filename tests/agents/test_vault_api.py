@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
@@ -391,3 +392,21 @@ def test_a_server_process_started_on_its_own_refuses_to_serve_without_a_vault_ke
     )
     with pytest.raises(RuntimeError, match="agents.E001"):
         start_server(environment)
+
+
+def test_keys_can_come_from_a_file_after_the_listed_ones(settings, tmp_path):
+    listed, filed = crypto.generate_key(), crypto.generate_key()
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"# vault keys\n{filed}\n")
+    settings.OPENINTENT_VAULT_KEYS = []
+    settings.OPENINTENT_VAULT_KEY_FILE = str(key_file)
+    sealed = crypto.seal(b"material", "credential-1")
+    settings.OPENINTENT_VAULT_KEYS = [listed]
+    # The listed key is now the newest; the file's still opens what it sealed.
+    assert crypto.key_id_of_sealed(crypto.seal(b"x", "c")) != crypto.key_id_of_sealed(sealed)
+    assert crypto.open_sealed(sealed, "credential-1") == b"material"
+    with pytest.raises(crypto.SealBroken):
+        crypto.open_sealed(sealed, "credential-2")
+    settings.OPENINTENT_VAULT_KEY_FILE = str(tmp_path / "missing")
+    with pytest.raises(ImproperlyConfigured, match="OPENINTENT_VAULT_KEY_FILE"):
+        crypto.seal(b"x", "c")
