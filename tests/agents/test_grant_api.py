@@ -259,3 +259,13 @@ def test_recorded_invocations_need_a_grant_and_are_listed_newest_first(api, cred
     filtered = api.get("/api/v1/invocations", {"agent_id": "agent-worker", "status": "success"}).json()
     assert len(filtered) == 3
     assert api.get("/api/v1/invocations", {"status": "denied"}).json() == []
+
+
+@pytest.mark.parametrize("event_type", ["grant.revoked", "tool.invoked", "credential.rotated"])
+def test_vault_events_cannot_be_forged_by_clients(api, event_type):
+    intent = new_intent(api, "Audited")
+    response = api.post(
+        f"/api/v1/intents/{intent['id']}/events", {"event_type": event_type, "payload": {}}, format="json"
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "event_type"]
