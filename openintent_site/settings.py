@@ -223,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expire-grants": {"task": "intents.tasks.expire_grants", "schedule": 60.0},
     "deliver-due-webhooks": {"task": "intents.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "expire-tool-grants": {"task": "agents.tasks.expire_tool_grants", "schedule": 60.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.

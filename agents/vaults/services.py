@@ -15,7 +15,7 @@ from intents.core.models import Intent
 from intents.core.services import as_uuid
 from openintent_site.api import wire_datetime
 from openintent_site.errors import Conflict, InvalidInput, NotAllowed, NotFound, RuleViolation
-from openintent_site.events import EventType, append_event
+from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
 
 from . import tokens
 from .models import (
@@ -186,7 +186,12 @@ def rotate_credential(credential_id, principal_id, material, expires_at=None, se
     credential.rotated_at = timezone.now()
     if set_expiry:
         credential.expires_at = expires_at
-    credential.save(update_fields=["sealed_material", "material_set_at", "rotated_at", "expires_at"])
+    if credential.status == CredentialStatus.EXPIRED and (
+        credential.expires_at is None or credential.expires_at > credential.rotated_at
+    ):
+        # Re-provisioned (RFC §1.3): new material with time left on it.
+        credential.status = CredentialStatus.ACTIVE
+    credential.save(update_fields=["sealed_material", "material_set_at", "rotated_at", "expires_at", "status"])
     forget_cached_tokens(credential.pk)
     audit(
         EventType.CREDENTIAL_ROTATED,
@@ -568,3 +573,46 @@ def resume_grant_locked(grant, actor):
         payload={"grant_id": str(grant.pk)},
     )
     return grant
+
+
+# Expiry ------------------------------------------------------------------------------------------------------
+
+
+def expire_lapsed(batch_size=500):
+    """Move grants and credentials whose ``expires_at`` has passed to ``expired`` and audit each
+    (``grant.expired``, ``credential.expired``). Reads and calls treat them as expired already; this records the
+    transition. Safe to run in several workers at once. Returns how many were moved."""
+    total = 0
+    for model, event_type in ((ToolGrant, EventType.GRANT_EXPIRED), (Credential, EventType.CREDENTIAL_EXPIRED)):
+        while True:
+            with transaction.atomic():
+                now = timezone.now()
+                lapsed = list(
+                    model.objects.select_for_update(skip_locked=True)
+                    .filter(status="active", expires_at__lte=now)
+                    .order_by("expires_at")[:batch_size]
+                )
+                for item in lapsed:
+                    item.status = "expired"
+                    item.save(update_fields=["status"])
+                    if model is ToolGrant:
+                        audit(
+                            event_type,
+                            SYSTEM_ACTOR,
+                            vault_id=item.credential.vault_id,
+                            credential_id=item.credential_id,
+                            grant=item,
+                            payload={"grant_id": str(item.pk)},
+                        )
+                    else:
+                        audit(
+                            event_type,
+                            SYSTEM_ACTOR,
+                            vault_id=item.vault_id,
+                            credential_id=item.pk,
+                            payload={"credential_id": str(item.pk)},
+                        )
+            total += len(lapsed)
+            if len(lapsed) < batch_size:
+                break
+    return total

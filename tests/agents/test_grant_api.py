@@ -269,3 +269,38 @@ def test_vault_events_cannot_be_forged_by_clients(api, event_type):
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "event_type"]
+
+
+def test_the_expiry_job_records_lapsed_grants_and_credentials(api, settings, tool_service):  # noqa: F811
+    from agents.tasks import expire_tool_grants
+    from agents.vaults.models import Credential
+
+    intent = new_intent(api, "Time-boxed")
+    past = (timezone.now() - timedelta(minutes=1)).isoformat()
+    credential = new_credential(api, new_vault(api)["id"], SECRET)
+    register_tool(api, tool_service.url)
+    lapsed = new_grant(api, credential["id"], agent_id="late", expires_at=past, context={"intent_id": intent["id"]})
+    current = new_grant(api, credential["id"], agent_id="on-time")
+    beat = settings.CELERY_BEAT_SCHEDULE["expire-tool-grants"]
+    assert beat["task"] == expire_tool_grants.name
+
+    assert expire_tool_grants() == 1
+    assert expire_tool_grants() == 0
+    assert api.get(f"/api/v1/grants/{lapsed['id']}").json()["status"] == "expired"
+    assert api.get(f"/api/v1/grants/{current['id']}").json()["status"] == "active"
+    expired = [event for event in event_log(api, intent["id"]) if event["event_type"] == "grant.expired"]
+    assert [(event["actor"], event["payload"]) for event in expired] == [("system", {"grant_id": lapsed["id"]})]
+
+    # A credential whose time ran out is recorded expired; a rotation with time left re-provisions it.
+    Credential.objects.filter(pk=credential["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert expire_tool_grants() == 1
+    assert VaultEvent.objects.filter(event_type="credential.expired", credential_id=credential["id"]).exists()
+    refused = invoke(api, "charges.read", agent_id="on-time", parameters={"charge_id": "a"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "CREDENTIAL_EXPIRED"
+    renewed = api.patch(
+        f"/api/v1/credentials/{credential['id']}/rotate",
+        {"material": "sk_renewed_material", "expires_at": (timezone.now() + timedelta(days=1)).isoformat()},
+        format="json",
+    )
+    assert renewed.json()["status"] == "active"
+    assert invoke(api, "charges.read", agent_id="on-time", parameters={"charge_id": "a"}).status_code == 200
