@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
 RATE_WINDOW = timedelta(hours=1)
+FINISHED_GRANTS_READ = 20
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Secrets shorter than this are not searched for in answers: a two-letter password would blank out every word.
 MIN_REDACTED_LENGTH = 4
@@ -150,7 +151,11 @@ def resolve(agent_id, name, grant_id=None):
                 "GRANT_NOT_FOUND", f"Grant {grant_id} not found for agent '{agent_id}'", grant_id=str(grant_id)
             )
     blocked, narrow = None, None
-    for grant in grants.order_by("created_at"):
+    # Grants that can still serve come first, oldest first; of the finished ones (revoked, recorded as expired), which
+    # pile up over an agent's life, only the latest few are read, to tell why none serves.
+    live = grants.filter(status__in=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED]).order_by("created_at")
+    finished = grants.exclude(status__in=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED]).order_by("-created_at")
+    for grant in [*live, *finished[:FINISHED_GRANTS_READ]]:
         found = match(grant, name)
         if found is None:
             continue
@@ -773,5 +778,11 @@ def invoke(agent_id, name, parameters, *, grant_id=None, idempotency_key=None, c
             type(problem).__name__,
         )
         failure = CallFailed("PROXY_ERROR", "The credential cannot be opened with this server's vault keys")
+        return finish(invocation, found, intent, started, failure=failure)
+    except Exception as problem:
+        # Whatever went wrong, the call's row is finished rather than left pending (which would hold its
+        # idempotency key forever). Only the kind is logged: a message could quote a header's value.
+        logger.error("tool %s for agent %s failed unexpectedly: %s", found.tool, agent_id, type(problem).__name__)
+        failure = CallFailed("PROXY_ERROR", f"The tool call failed: {type(problem).__name__}")
         return finish(invocation, found, intent, started, failure=failure)
     return finish(invocation, found, intent, started, result=result, service_status=service_status)
