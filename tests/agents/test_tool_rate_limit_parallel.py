@@ -62,3 +62,39 @@ def test_parallel_callers_on_two_servers_never_exceed_the_limit(live_servers, li
     assert len(tool_service.received("/echo/ping")) == LIMIT
     rows = Counter(Invocation.objects.filter(grant_id=grant["id"]).values_list("status", flat=True))
     assert rows == {"success": LIMIT, "denied": callers * calls_each - LIMIT}
+
+
+def test_parallel_retries_with_one_idempotency_key_run_the_call_once(live_servers, live_server_url, tool_service):  # noqa: F811
+    callers = 16 if connection.vendor == "postgresql" else 6
+    owner = httpx.Client(base_url=live_servers[0].url, headers={"X-API-Key": "dev-user-key"}, timeout=60)
+    vault = owner.post("/api/v1/vaults", json={"owner_id": "x", "name": "retries"}).json()
+    credential = owner.post(
+        "/api/v1/credentials",
+        json={"vault_id": vault["id"], "service": "acme", "label": "l", "material": "sk_retry_secret"},
+    ).json()
+    owner.post("/api/v1/tools", json={"service": "acme", "name": "ping", "url_template": tool_service.url + "/echo/p"})
+    owner.post(
+        "/api/v1/grants",
+        json={"credential_id": credential["id"], "agent_id": "agent-retrying", "granted_by": "x", "scopes": ["ping"]},
+    )
+    barrier = threading.Barrier(callers)
+
+    def work(index):
+        server = live_servers[index % len(live_servers)]
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": "agent-synth-key"}, timeout=60) as client:
+            barrier.wait()
+            response = client.post(
+                "/api/v1/tools/invoke",
+                json={"tool_name": "acme.ping", "agent_id": "agent-retrying", "idempotency_key": "order-42"},
+            )
+            return response.status_code, response.json()
+
+    with ThreadPoolExecutor(callers) as pool:
+        answers = list(pool.map(work, range(callers)))
+
+    assert len(tool_service.received("/echo/p")) == 1
+    assert {status for status, _ in answers} <= {200, 409}
+    ran = {body["invocation_id"] for status, body in answers if status == 200}
+    assert len(ran) == 1
+    assert sum(1 for status, body in answers if status == 200 and not body["idempotent_replay"]) == 1
+    assert all("under way" in body["detail"] for status, body in answers if status == 409)
