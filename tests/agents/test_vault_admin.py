@@ -152,3 +152,32 @@ def test_the_invocation_log_filters_by_agent_tool_status_and_date(admin_client, 
     assert rows(timestamp__year=today.year, timestamp__month=today.month, timestamp__day=today.day) == 3
     assert rows(timestamp__year=today.year - 1) == 0
     assert admin_client.get(f"{INVOCATIONS}add/").status_code == 403
+
+
+def test_every_vault_page_of_the_admin_opens(admin_client, api, tool_service):  # noqa: F811
+    credential = new_credential(api, new_vault(api)["id"], SECRET)
+    tool = register_tool(api, tool_service.url)
+    grant = new_grant(api, credential["id"])
+    invoke(api, "charges.read", parameters={"charge_id": "a"})
+    invocation = Invocation.objects.get()
+    pages = {
+        "/admin/agents/vault/": 200,
+        "/admin/agents/vault/add/": 200,
+        f"/admin/agents/vault/{credential['vault_id']}/change/": 200,
+        CREDENTIALS: 200,
+        f"{CREDENTIALS}add/": 200,
+        "/admin/agents/tool/": 200,
+        "/admin/agents/tool/add/": 200,
+        f"/admin/agents/tool/{tool['id']}/change/": 200,
+        GRANTS: 200,
+        f"{GRANTS}{grant['id']}/change/": 200,
+        INVOCATIONS: 200,
+        f"{INVOCATIONS}{invocation.pk}/change/": 200,
+        "/admin/agents/vaultevent/": 200,
+        f"/admin/agents/vault/{credential['vault_id']}/delete/": 403,
+        f"{CREDENTIALS}{credential['id']}/delete/": 403,
+    }
+    for url, status in pages.items():
+        response = admin_client.get(url)
+        assert response.status_code == status, url
+        assert SECRET not in response.content.decode(), url
