@@ -366,8 +366,13 @@ def test_outside_development_the_server_refuses_to_start_without_a_vault_key(tmp
     assert not (tmp_path / "vault.key").exists()
     bad = manage("check", OPENINTENT_VAULT_KEYS="not-a-key", **production)
     assert bad.returncode != 0 and "not-a-key" not in bad.stderr
-    accepted = manage("check", OPENINTENT_VAULT_KEYS=crypto.generate_key(), **production)
+    # The way out is at hand: the command that prints a key runs without one.
+    generated = manage("rotatevaultkey", "--generate", **production)
+    assert generated.returncode == 0, generated.stderr
+    accepted = manage("check", OPENINTENT_VAULT_KEYS=generated.stdout.strip(), **production)
     assert accepted.returncode == 0, accepted.stderr
+    without_key = manage("rotatevaultkey", **production)
+    assert without_key.returncode != 0 and "OPENINTENT_VAULT_KEYS" in without_key.stderr
 
 
 def test_in_development_a_key_is_made_under_var_once(tmp_path):
