@@ -2,3 +2,4 @@
 
 from .memory import admin as memory_admin  # noqa: F401
 from .registry import admin as registry_admin  # noqa: F401
+from .vaults import admin as vaults_admin  # noqa: F401

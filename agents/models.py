@@ -12,6 +12,7 @@ from .memory.models import (
     MemoryType,
 )
 from .registry.models import GONE, LIVE, Agent, AgentCapability, AgentEvent, AgentEventType, AgentStatus
+from .vaults.models import Credential, Invocation, Tool, ToolGrant, Vault, VaultEvent
 
 __all__ = [
     "GONE",
@@ -30,4 +31,10 @@ __all__ = [
     "MemorySensitivity",
     "MemoryTag",
     "MemoryType",
+    "Credential",
+    "Invocation",
+    "Tool",
+    "ToolGrant",
+    "Vault",
+    "VaultEvent",
 ]

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from .memory.services import expire_entries
 from .registry.services import sweep_health
+from .vaults.services import expire_lapsed
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +26,12 @@ def sweep_agent_health():
 def expire_memory():
     """Remove the memory entries past their expiry (RFC-0015 §9.3), logging ``memory.expired`` for each."""
     return expire_entries()
+
+
+@shared_task
+def expire_tool_grants():
+    """Record the expiry of tool grants and credentials past their ``expires_at`` (RFC-0014 §1.3, §2.4)."""
+    expired = expire_lapsed()
+    if expired:
+        logger.info("expired %d tool grants and credentials", expired)
+    return expired

@@ -5,7 +5,21 @@ from django.http import HttpResponseRedirect, JsonResponse
 
 from .answers import json_methods
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011", "0015", "0016"]
+IMPLEMENTED_RFCS = [
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0009",
+    "0010",
+    "0011",
+    "0014",
+    "0015",
+    "0016",
+]
 # Served, with parts the README lists under "Not done yet": RFC-0015's working-memory archival on task completion,
 # coordinator read access and encryption at rest.
 PARTIAL_RFCS = {"0015"}
@@ -28,6 +42,8 @@ CAPABILITIES = [
     "streaming",
     "agent-registry",
     "memory",
+    "vaults",
+    "tools",
 ]
 FEATURES = {
     "intents": True,
@@ -48,6 +64,8 @@ FEATURES = {
     "streaming": True,
     "agentRegistry": True,
     "memory": True,
+    "vaults": True,
+    "tools": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -67,6 +85,7 @@ RFC_FILES = {
     "0011": "0011-access-control.md",
     "0016": "0016-agent-lifecycle-health.md",
     "0015": "0015-agent-memory-persistent-state.md",
+    "0014": "0014-credential-vaults-tool-scoping.md",
 }
 
 

@@ -67,6 +67,19 @@ class EventType(models.TextChoices):
     MEMORY_DELETED = "memory.deleted"
     MEMORY_EVICTED = "memory.evicted"
     MEMORY_EXPIRED = "memory.expired"
+    # RFC-0014 credential vaults and tool grants (names as the RFC and the 0.9.1 client's EventType write them)
+    TOOL_INVOKED = "tool.invoked"
+    TOOL_DENIED = "tool.denied"
+    GRANT_CREATED = "grant.created"
+    GRANT_DELEGATED = "grant.delegated"
+    GRANT_REVOKED = "grant.revoked"
+    GRANT_EXPIRED = "grant.expired"
+    GRANT_SUSPENDED = "grant.suspended"
+    GRANT_RESUMED = "grant.resumed"
+    CREDENTIAL_CREATED = "credential.created"
+    CREDENTIAL_ROTATED = "credential.rotated"
+    CREDENTIAL_EXPIRED = "credential.expired"
+    CREDENTIAL_REVOKED = "credential.revoked"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -90,6 +103,18 @@ SERVER_ONLY = frozenset(
         EventType.MEMORY_DELETED,
         EventType.MEMORY_EVICTED,
         EventType.MEMORY_EXPIRED,
+        EventType.TOOL_INVOKED,
+        EventType.TOOL_DENIED,
+        EventType.GRANT_CREATED,
+        EventType.GRANT_DELEGATED,
+        EventType.GRANT_REVOKED,
+        EventType.GRANT_EXPIRED,
+        EventType.GRANT_SUSPENDED,
+        EventType.GRANT_RESUMED,
+        EventType.CREDENTIAL_CREATED,
+        EventType.CREDENTIAL_ROTATED,
+        EventType.CREDENTIAL_EXPIRED,
+        EventType.CREDENTIAL_REVOKED,
     }
 )
 

@@ -234,6 +234,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.expire_memory",
         "schedule": env.real("OPENINTENT_MEMORY_SWEEP_SECONDS", 60.0, minimum=0),
     },
+    "expire-tool-grants": {"task": "agents.tasks.expire_tool_grants", "schedule": 60.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
@@ -315,6 +316,19 @@ if not (
         "OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS must be at least twice OPENINTENT_AGENT_HEARTBEAT_INTERVAL_SECONDS, "
         "and OPENINTENT_AGENT_DEAD_AFTER_SECONDS at least twice OPENINTENT_AGENT_UNHEALTHY_AFTER_SECONDS (RFC-0016)"
     )
+# Credential vaults (RFC-0014, agents/vaults). Secrets are sealed with AES-256-GCM under these keys, newest first:
+# the newest seals, all of them open. URL-safe base64 of 32 bytes each (`manage.py rotatevaultkey --generate`).
+# OPENINTENT_VAULT_KEY_FILE names a file of such keys, one a line, read after OPENINTENT_VAULT_KEYS. With neither,
+# development makes a key in VAR_DIR/vault.key on first use; outside development the server refuses to start.
+OPENINTENT_VAULT_KEYS = env.listing("OPENINTENT_VAULT_KEYS")
+OPENINTENT_VAULT_KEY_FILE = env.string("OPENINTENT_VAULT_KEY_FILE", "")
+OPENINTENT_VAULT_DEV_KEY_FILE = VAR_DIR / "vault.key" if env.boolean("OPENINTENT_DEV", True) else None
+# The tool proxy's calls: the timeout of one call (connect, read, write), the most of an answer it reads, and
+# whether tools may be registered at (and called on) loopback and private addresses (like webhooks, on by default in
+# development only).
+OPENINTENT_TOOL_TIMEOUT_SECONDS = env.real("OPENINTENT_TOOL_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+OPENINTENT_TOOL_MAX_RESPONSE_BYTES = env.integer("OPENINTENT_TOOL_MAX_RESPONSE_BYTES", 1024 * 1024, minimum=1024)
+OPENINTENT_TOOLS_ALLOW_PRIVATE = env.boolean("OPENINTENT_TOOLS_ALLOW_PRIVATE", env.boolean("OPENINTENT_DEV", True))
 
 LOGGING = {
     "version": 1,

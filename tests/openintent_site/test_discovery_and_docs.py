@@ -34,6 +34,8 @@ CAPABILITY_ROUTES = {
     "streaming": "/api/v1/intents/{id}/subscribe",
     "agent-registry": "/api/v1/agents/{id}/heartbeat",
     "memory": "/api/v1/memory",
+    "vaults": "/api/v1/vaults",
+    "tools": "/api/v1/tools/invoke",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -46,12 +48,13 @@ RFC_ROUTES = {
     "0009": "/api/v1/intents/{id}/costs",
     "0010": "/api/v1/intents/{id}/failures",
     "0011": "/api/v1/intents/{id}/access-requests",
+    "0014": "/api/v1/grants",
     "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"tools", "tasks", "plans", "coordinators", "vaults", "triggers"}
+NOT_IMPLEMENTED = {"tasks", "plans", "coordinators", "triggers"}
 
 
 def served(path):
