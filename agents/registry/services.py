@@ -506,11 +506,22 @@ def on_event_committed(sender, event, **kwargs):
     if event.event_type != EventType.LEASE_RELEASED or event.actor == SYSTEM_ACTOR:
         return
     try:
-        if Agent.objects.filter(pk=event.actor, status=AgentStatus.DRAINING, drain_acknowledged=True).exists():
+        if is_draining(event.actor):
             complete_drain_if_idle(event.actor)
     except Exception:
         # The release has committed and its answer is on the way; the sweep completes the drain if this failed.
         logger.exception("could not complete the drain of agent %s", event.actor)
+
+
+def is_draining(agent_id):
+    """Whether ``agent_id`` is draining and has said so. Plain SQL: it is asked after every lease release."""
+    table = connection.ops.quote_name(Agent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE agent_id = %s AND status = %s AND drain_acknowledged",
+            [agent_id, str(AgentStatus.DRAINING)],
+        )
+        return cursor.fetchone() is not None
 
 
 def refuse_leaving_agents(intent, scope, holder):
