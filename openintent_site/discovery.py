@@ -5,7 +5,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 
 from .answers import json_methods
 
-IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011"]
+IMPLEMENTED_RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009", "0010", "0011", "0012"]
 CAPABILITIES = [
     "intents",
     "events",
@@ -23,6 +23,8 @@ CAPABILITIES = [
     "webhook-subscriptions",
     "subscriptions",
     "streaming",
+    "tasks",
+    "plans",
 ]
 FEATURES = {
     "intents": True,
@@ -41,6 +43,8 @@ FEATURES = {
     "webhookSubscriptions": True,
     "subscriptions": True,
     "streaming": True,
+    "tasks": True,
+    "plans": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -58,6 +62,7 @@ RFC_FILES = {
     "0009": "0009-cost-tracking.md",
     "0010": "0010-retry-policies.md",
     "0011": "0011-access-control.md",
+    "0012": "0012-task-decomposition-planning.md",
 }
 
 

@@ -59,10 +59,34 @@ class EventType(models.TextChoices):
     ACCESS_REQUESTED = "access_requested"
     ACCESS_REQUEST_APPROVED = "access_request_approved"
     ACCESS_REQUEST_DENIED = "access_request_denied"
+    # RFC-0012 tasks and plans: the RFC's names, every one of which the 0.9.1 client's EventType reads back
+    TASK_CREATED = "task.created"
+    TASK_READY = "task.ready"
+    TASK_CLAIMED = "task.claimed"
+    TASK_STARTED = "task.started"
+    TASK_PROGRESS = "task.progress"
+    TASK_COMPLETED = "task.completed"
+    TASK_FAILED = "task.failed"
+    TASK_RETRYING = "task.retrying"
+    TASK_BLOCKED = "task.blocked"
+    TASK_UNBLOCKED = "task.unblocked"
+    TASK_DELEGATED = "task.delegated"
+    TASK_ESCALATED = "task.escalated"
+    TASK_CANCELLED = "task.cancelled"
+    TASK_SKIPPED = "task.skipped"
+    PLAN_CREATED = "plan.created"
+    PLAN_ACTIVATED = "plan.activated"
+    PLAN_PAUSED = "plan.paused"
+    PLAN_RESUMED = "plan.resumed"
+    PLAN_COMPLETED = "plan.completed"
+    PLAN_FAILED = "plan.failed"
+    PLAN_CHECKPOINT_REACHED = "plan.checkpoint_reached"
+    PLAN_CHECKPOINT_APPROVED = "plan.checkpoint_approved"
+    PLAN_CHECKPOINT_REJECTED = "plan.checkpoint_rejected"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
-# assignments, leases and portfolios.
+# assignments, leases, portfolios, tasks and plans.
 SERVER_ONLY = frozenset(
     {
         EventType.INTENT_CREATED,
@@ -76,6 +100,8 @@ SERVER_ONLY = frozenset(
         EventType.LEASE_RELEASED,
         EventType.ADDED_TO_PORTFOLIO,
         EventType.REMOVED_FROM_PORTFOLIO,
+        # Tasks and plans move only through their routes, which log each move.
+        *(kind for kind in EventType if kind.value.startswith(("task.", "plan."))),
     }
 )
 
