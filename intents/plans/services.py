@@ -1016,6 +1016,8 @@ def is_stopped(task):
 
 def join_plan(plan, members, first_position):
     for offset, task in enumerate(members):
+        # No version step: the plan's own write (versioned) is what changed, and an agent holding the task's version
+        # (a 0.9.1 client that created the tasks and then the plan) goes on with it.
         Task.objects.filter(pk=task.pk).update(plan=plan, position=first_position + offset)
         task.plan, task.position = plan, first_position + offset
         # Its sub-tasks run inside its place in the plan.
