@@ -7,7 +7,6 @@ import textwrap
 
 import pytest
 
-from .conftest import AGENT
 
 pytestmark = pytest.mark.interop
 
