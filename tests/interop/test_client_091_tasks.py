@@ -7,7 +7,6 @@ import textwrap
 
 import pytest
 
-
 pytestmark = pytest.mark.interop
 
 # Raw HTTP beside the client, for the routes 0.9.1's client has no method for (checkpoint decisions).
