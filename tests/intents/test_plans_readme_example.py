@@ -1,6 +1,5 @@
 """The README's example of a three-task plan with a checkpoint runs as written against a live server."""
 
-import ast
 import re
 import subprocess
 import sys
