@@ -11,6 +11,15 @@ from openintent_site.api import column_integer, json_size, long_text, wire_datet
 from .models import Checkpoint, FailureAction, PlanState, Task, TaskDependency, TaskStatus, TimeoutAction
 
 
+class EnumField(serializers.ChoiceField):
+    """A choice whose refusal names the values allowed (pydantic's ``enum`` error says as much)."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(choices, **kwargs)
+        allowed = ", ".join(f"'{value}'" for value in self.choices)
+        self.error_messages["invalid_choice"] = f'Input should be one of {allowed}; got "{{input}}"'
+
+
 def stamp(value):
     return wire_datetime(value) if value else None
 
@@ -290,7 +299,7 @@ class TopLevelTaskCreateSerializer(TaskCreateSerializer):
 
 
 class TaskListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, allow_blank=True)
+    status = EnumField(choices=TaskStatus.choices, required=False, allow_blank=True)
     plan_id = serializers.CharField(required=False, allow_blank=True)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     offset = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
@@ -299,7 +308,7 @@ class TaskListQuerySerializer(serializers.Serializer):
 class TaskPatchSerializer(serializers.Serializer):
     """0.9.1's PATCH body; ``null`` leaves a field as it is, and ``status`` may be left out."""
 
-    status = serializers.ChoiceField(choices=TaskStatus.choices, allow_null=True, required=False)
+    status = EnumField(choices=TaskStatus.choices, allow_null=True, required=False)
     assigned_agent = serializers.CharField(
         max_length=200, allow_null=True, required=False, help_text="Ignored: the agent that claims a task is its agent."
     )
@@ -365,7 +374,7 @@ class CheckpointInputSerializer(serializers.Serializer):
     requires_approval = serializers.BooleanField(default=True)
     approvers = serializers.ListField(child=serializers.CharField(max_length=200), max_length=100, default=list)
     timeout_hours = serializers.FloatField(min_value=0.0001, max_value=24 * 365 * 10, allow_null=True, default=None)
-    on_timeout = serializers.ChoiceField(choices=TimeoutAction.choices, default=TimeoutAction.ESCALATE)
+    on_timeout = EnumField(choices=TimeoutAction.choices, default=TimeoutAction.ESCALATE)
     status = serializers.CharField(required=False, help_text="Ignored: the server keeps each checkpoint's status.")
 
     def validate(self, attrs):
@@ -379,7 +388,7 @@ class ConditionInputSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=200, required=False, allow_null=True)
     task_id = serializers.CharField(max_length=255)
     when = serializers.CharField(max_length=2000)
-    otherwise = serializers.ChoiceField(choices=["skip"], default="skip")
+    otherwise = EnumField(choices=["skip"], default="skip")
 
 
 def plan_fields(required_defaults):
@@ -395,7 +404,7 @@ def plan_fields(required_defaults):
         "checkpoints": field(lambda **k: CheckpointInputSerializer(many=True, **k), list),
         "conditions": field(lambda **k: ConditionInputSerializer(many=True, **k), list),
         "on_failure": field(
-            lambda **k: serializers.ChoiceField(choices=FailureAction.choices, **k), FailureAction.PAUSE_AND_ESCALATE
+            lambda **k: EnumField(choices=FailureAction.choices, **k), FailureAction.PAUSE_AND_ESCALATE
         ),
         "on_complete": field(lambda **k: serializers.CharField(max_length=50, **k), "notify"),
         "metadata": field(lambda **k: serializers.DictField(validators=[json_size], **k), dict),
@@ -415,7 +424,7 @@ class TopLevelPlanCreateSerializer(PlanCreateSerializer):
 
 
 class PlanPatchSerializer(PlanPatchBase):
-    state = serializers.ChoiceField(choices=PlanState.choices, required=False, allow_null=True)
+    state = EnumField(choices=PlanState.choices, required=False, allow_null=True)
 
     def validate(self, attrs):
         return {name: value for name, value in attrs.items() if value is not None}

@@ -98,6 +98,13 @@ def test_bad_plans_are_refused_naming_the_field(api, intent, fields, loc):
     assert Plan.objects.count() == 0
 
 
+def test_enum_refusals_name_the_field_and_the_values_allowed(api, intent):
+    response = api.post(PLANS, {"intent_id": intent["id"], "on_failure": "abort"}, format="json")
+    [error] = response.json()["detail"]
+    assert (error["type"], error["loc"], error["input"]) == ("enum", ["body", "on_failure"], "abort")
+    assert error["msg"] == "Input should be one of 'pause_and_escalate', 'notify', 'fail', 'retry'; got \"abort\""
+
+
 def test_a_plan_must_hold_the_dependencies_of_its_tasks(api, intent):
     fetch = create_task(api, intent, "fetch")
     analyse = create_task(api, intent, "analyse", depends_on=[fetch["id"]])

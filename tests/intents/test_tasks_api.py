@@ -245,7 +245,10 @@ def test_patch_needs_if_match_and_refuses_stale_or_unknown_as_0_9_1(api, intent)
     assert stale.json()["current_version"] == 2
     unknown = versioned(api, "patch", f"{TASKS}/00000000-0000-4000-8000-000000000000", 1, {"status": "claimed"})
     assert (unknown.status_code, unknown.json()["detail"]) == (409, "Version conflict or task not found")
-    assert versioned(api, "patch", url, 2, {"status": "bogus"}).status_code == 422
+    bogus = versioned(api, "patch", url, 2, {"status": "bogus"})
+    assert bogus.status_code == 422
+    assert bogus.json()["detail"][0]["loc"] == ["body", "status"]
+    assert "'pending', 'ready', 'claimed', 'running', 'blocked'" in bogus.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize("if_match", ["2", '"2"', 'W/"2"'])
