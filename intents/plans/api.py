@@ -111,7 +111,8 @@ class IntentTasksView(IntentScopedView):
         if params.get("status"):
             tasks = tasks.filter(status=params["status"])
         if params.get("plan_id"):
-            tasks = tasks.filter(plan_id=services.as_uuid(params["plan_id"]))
+            plan_pk = services.as_uuid(params["plan_id"])
+            tasks = tasks.filter(plan_id=plan_pk) if plan_pk else tasks.none()
         page = with_links(tasks[params["offset"] : params["offset"] + params["limit"]])
         return Response(TaskSerializer(page, many=True).data)
 

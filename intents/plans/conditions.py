@@ -25,6 +25,7 @@ COMPARISONS = {
     ast.NotIn: lambda left, right: left not in right,
 }
 MAX_LENGTH = 2000
+MAX_DEPTH = 100
 
 
 class ConditionError(ValueError):
@@ -59,11 +60,25 @@ def parse(text):
     source = re.sub(r"!(?!=)", " not ", source)
     try:
         tree = ast.parse(source.strip(), mode="eval").body
+        references = set()
+        check(tree, references)
     except SyntaxError as exc:
         raise ConditionError(f"Not an expression: {exc.msg}") from None
-    references = set()
-    check(tree, references)
+    except RecursionError:
+        raise ConditionError(f"Nested deeper than {MAX_DEPTH} levels") from None
+    if depth_of(tree) > MAX_DEPTH:
+        raise ConditionError(f"Nested deeper than {MAX_DEPTH} levels")
     return tree, references
+
+
+def depth_of(tree):
+    """How deep ``tree`` nests (walked without recursion): evaluation recurses once per level."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def check(node, references):
