@@ -41,6 +41,9 @@ from .serializers import (
 
 
 class PreconditionRequired(APIException):
+    """428, 0.9.1's answer to a task or plan write without a readable ``If-Match`` (its client raises
+    ``OpenIntentError``)."""
+
     status_code = 428
     default_detail = "If-Match header required"
 
@@ -48,11 +51,16 @@ class PreconditionRequired(APIException):
 def version_in(request, required):
     """The version ``If-Match`` names (``3``, ``"3"`` or ``W/"3"``); None when it is absent and not required."""
     raw = request.headers.get("If-Match", "").strip()
-    if not raw and not required:
+    if not raw:
+        if required:
+            raise PreconditionRequired()
         return None
     match = IF_MATCH_VERSION.fullmatch(raw)
     if match is None:
-        raise PreconditionRequired()
+        shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
+        raise PreconditionRequired(
+            f'If-Match must name the version the write is based on: 3, "3" or W/"3"; got {shown!r}'
+        )
     return int(match.group(1) or match.group(2))
 
 
@@ -86,6 +94,7 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     description="When sent, the write is refused with 409 unless the task or plan is at this version.",
 )
 ILLEGAL_MOVE = "The move is not allowed from the current status (`current_status`, and `allowed`)."
+NO_VERSION = refusal("`If-Match` is missing (where required) or names no version: `If-Match header required`.")
 
 
 # Tasks -------------------------------------------------------------------------------------------------------
@@ -149,7 +158,7 @@ def task_action(summary, request_serializer=None, call=None, responses=None):
     class TaskActionView(GenericAPIView):
         @extend_schema(
             request=request_serializer,
-            responses={200: TaskSerializer, 409: refusal(ILLEGAL_MOVE), **(responses or {})},
+            responses={200: TaskSerializer, 409: refusal(ILLEGAL_MOVE), 428: NO_VERSION, **(responses or {})},
             parameters=[IF_MATCH_OPTIONAL],
             summary=summary,
         )
@@ -264,7 +273,11 @@ class PlanDetailView(GenericAPIView):
 
     @extend_schema(
         request=PlanPatchSerializer,
-        responses={200: PlanSerializer, 409: refusal("Stale version or unknown plan; or an illegal state change.")},
+        responses={
+            200: PlanSerializer,
+            409: refusal("Stale version or unknown plan; or an illegal state change."),
+            428: NO_VERSION,
+        },
         parameters=[IF_MATCH_REQUIRED],
         summary="Update a plan: add tasks, replace checkpoints or conditions, or name a state to move it",
     )
@@ -278,7 +291,11 @@ def plan_action(summary, operation, request_serializer=None):
     class PlanActionView(GenericAPIView):
         @extend_schema(
             request=request_serializer,
-            responses={200: PlanSerializer, 409: refusal("Stale version, or not allowed in the plan's state.")},
+            responses={
+                200: PlanSerializer,
+                409: refusal("Stale version, or not allowed in the plan's state."),
+                428: NO_VERSION,
+            },
             parameters=[IF_MATCH_REQUIRED],
             summary=summary,
         )

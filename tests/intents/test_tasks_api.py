@@ -306,6 +306,9 @@ def test_patch_refuses_the_statuses_only_the_server_sets(api, intent):
 def test_an_optional_if_match_on_moves_is_checked_when_sent(api, intent):
     task = create_task(api, intent)
     assert act(api, task, "claim", HTTP_IF_MATCH="1").status_code == 409
+    malformed = act(api, task, "claim", HTTP_IF_MATCH="abc")
+    assert malformed.status_code == 428
+    assert "got 'abc'" in malformed.json()["detail"]
     assert act(api, task, "claim", HTTP_IF_MATCH="2").status_code == 200
 
 
