@@ -100,6 +100,7 @@ class CheckpointStatus(models.TextChoices):
     PASSED = "passed"  # reached, needed no approval
     APPROVED = "approved"
     REJECTED = "rejected"
+    CANCELLED = "cancelled"  # its plan ended (failed or cancelled) while it waited
 
 
 AWAITING_DECISION = {CheckpointStatus.WAITING, CheckpointStatus.ESCALATED}

@@ -980,6 +980,8 @@ def fail_plan(plan, actor, failed_task, error, *, state=PlanState.FAILED):
         # plan's end without success, with the state it ended in.
         payload["state"] = PlanState.CANCELLED
     move_plan(plan, state, actor, EventType.PLAN_FAILED, payload, finished_at=timezone.now())
+    # Nothing is left to decide: the plan's waiting checkpoints leave the desk.
+    plan.checkpoints.filter(status__in=AWAITING_DECISION).update(status=CheckpointStatus.CANCELLED)
     why = "plan cancelled" if state == PlanState.CANCELLED else "plan failed"
     intent = plan.intent
     open_tasks = plan.tasks.select_for_update().exclude(status__in=FINISHED).order_by("position", "created_at")
@@ -1307,7 +1309,9 @@ def may_decide(intent, checkpoint, actor, by_person):
     require(intent, actor, Permission.ADMIN)
 
 
-def refuse_unless_waiting(checkpoint):
+def refuse_unless_waiting(plan, checkpoint):
+    if plan.is_finished:
+        raise Conflict(f"Plan is {plan.state}; its checkpoints take no decision", plan_state=plan.state)
     if not checkpoint.awaits_decision:
         raise Conflict(
             f"Checkpoint is {checkpoint.status}; only a checkpoint waiting for a decision can be decided",
@@ -1319,7 +1323,7 @@ def refuse_unless_waiting(checkpoint):
 def approve_checkpoint(checkpoint_id, actor, comment=None, *, by_person=None):
     plan, checkpoint = lock_checkpoint(checkpoint_id)
     intent = get_intent(plan.intent_id, principal_id=actor, needs=None if by_person else Permission.READ)
-    refuse_unless_waiting(checkpoint)
+    refuse_unless_waiting(plan, checkpoint)
     may_decide(intent, checkpoint, actor, by_person)
     guards.check("checkpoint.approve", intent, actor, plan=plan, checkpoint=checkpoint)
     approve_locked(plan, checkpoint, actor, comment)
@@ -1352,7 +1356,7 @@ def approve_locked(plan, checkpoint, actor, comment):
 def reject_checkpoint(checkpoint_id, actor, reason=None, *, by_person=None):
     plan, checkpoint = lock_checkpoint(checkpoint_id)
     intent = get_intent(plan.intent_id, principal_id=actor, needs=None if by_person else Permission.READ)
-    refuse_unless_waiting(checkpoint)
+    refuse_unless_waiting(plan, checkpoint)
     may_decide(intent, checkpoint, actor, by_person)
     guards.check("checkpoint.reject", intent, actor, plan=plan, checkpoint=checkpoint)
     reject_locked(plan, checkpoint, actor, reason)

@@ -467,3 +467,15 @@ def test_costs_roll_up_per_plan_from_the_costs_naming_its_tasks(api, intent):
     assert rolled["cost_count"] == 2
     assert rolled["by_task"][a["id"]]["cents"] == 150.0
     assert rolled["by_unit"] == {"USD": 1.75}
+
+
+def test_a_plan_that_ends_leaves_no_checkpoint_waiting(api, other_api, chain):
+    plan, fetch, analyse, _ = chain
+    activate(api, plan)
+    run_to_completion(api, fetch)
+    run_to_completion(api, analyse)
+    checkpoint = get_plan(api, plan)["checkpoints"][0]
+
+    assert plan_act(api, plan, "cancel").json()["checkpoints"][0]["status"] == "cancelled"
+    refused = other_api.post(f"/api/v1/checkpoints/{checkpoint['checkpoint_id']}/approve")
+    assert (refused.status_code, refused.json()["plan_state"]) == (409, "cancelled")
