@@ -105,13 +105,16 @@ def lock_task(task_id, actor, needs=Permission.WRITE, missing=TASK_NOT_FOUND, mi
     ``needs`` is checked on the task's intent (None: the caller is a person in the admin, or the server)."""
     pk = as_uuid(task_id)
     for _ in range(3):
-        seen = Task.objects.filter(pk=pk).values("intent_id", "plan_id").first() if pk else None
+        seen = Task.objects.filter(pk=pk).values("intent_id", "plan_id", "parent_task_id").first() if pk else None
         if seen is None:
             raise missing_error(missing)
         intent = (
             get_intent(seen["intent_id"], principal_id=actor, needs=needs) if needs else get_intent(seen["intent_id"])
         )
         plan = Plan.objects.select_for_update().filter(pk=seen["plan_id"]).first() if seen["plan_id"] else None
+        if plan is None and seen["parent_task_id"]:
+            # Outside plans, a parent's lock comes before its sub-task's, in the order cancelling the parent takes them.
+            Task.objects.select_for_update().filter(pk=seen["parent_task_id"]).first()
         task = Task.objects.select_for_update().filter(pk=pk).first()
         if task is None:
             raise missing_error(missing)
