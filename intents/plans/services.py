@@ -440,7 +440,12 @@ def claim_task(task_id, actor, expected_version=None):
 def claim_locked(intent, plan, task, actor):
     if task.status in (TaskStatus.CLAIMED, TaskStatus.RUNNING) and task.lease_id:
         lease = Lease.objects.filter(pk=task.lease_id).first()
-        raise LeaseHeld(f"Task is already claimed: its lease is held by {task.assigned_agent}", lease)
+        held = LeaseHeld(
+            f"Cannot change status from {task.status} to claimed: the task's lease is held by {task.assigned_agent}",
+            lease,
+        )
+        held.details["current_status"] = task.status
+        raise held
     if task.status != TaskStatus.READY:
         refuse(task, TaskStatus.CLAIMED)
     refuse_if_intent_finished(intent, "its tasks can no longer be claimed")
