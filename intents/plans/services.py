@@ -1212,6 +1212,14 @@ def plan_operation(locked_operation):
 
 
 def activate_locked(intent, plan, actor):
+    if plan.state != PlanState.DRAFT:
+        # A paused plan is resumed, which checks its checkpoints; activating is for drafts only.
+        raise InvalidTransition(
+            plan.state,
+            PlanState.ACTIVE,
+            message=f"Cannot change plan state from {plan.state} to active by activating: "
+            "only a draft is activated (a paused plan is resumed)",
+        )
     refuse_if_intent_finished(intent, "its plans cannot be activated")
     guards.check("plan.activate", intent, actor, plan=plan)
     move_plan(plan, PlanState.ACTIVE, actor, EventType.PLAN_ACTIVATED, activated_at=timezone.now(), paused_reason=None)
