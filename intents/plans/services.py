@@ -60,6 +60,7 @@ PLAN_NOT_FOUND = "Plan not found"
 # 0.9.1's answer to a versioned write on an unknown id or at a stale version: the same 409 for both.
 TASK_CONFLICT = "Version conflict or task not found"
 PLAN_CONFLICT = "Version conflict or plan not found"
+CHECKPOINT_PAUSE = "Checkpoint "
 
 
 def millis(start, end):
@@ -1294,7 +1295,7 @@ def reach_checkpoints(task, plan, actor):
             },
         )
         if checkpoint.requires_approval and plan.state == PlanState.ACTIVE:
-            pause(plan, actor, f"Checkpoint {checkpoint.key} reached")
+            pause(plan, actor, f"{CHECKPOINT_PAUSE}{checkpoint.key} reached")
     if reached:
         bump_once(plan, start)
 
@@ -1362,7 +1363,10 @@ def approve_locked(plan, checkpoint, actor, comment):
             "approved_by": actor,
         },
     )
-    if plan.state == PlanState.PAUSED and not plan.checkpoints.filter(status__in=AWAITING_DECISION).exists():
+    # The plan goes on if a checkpoint paused it and none waits any more; a pause of a person's stays theirs to end.
+    paused_by_checkpoint = (plan.paused_reason or "").startswith(CHECKPOINT_PAUSE)
+    waiting = plan.checkpoints.filter(status__in=AWAITING_DECISION).exists()
+    if plan.state == PlanState.PAUSED and paused_by_checkpoint and not waiting:
         move_plan(plan, PlanState.ACTIVE, actor, EventType.PLAN_RESUMED, paused_reason=None)
         settle(plan, actor)
     bump_once(plan, start)

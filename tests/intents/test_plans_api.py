@@ -479,3 +479,20 @@ def test_a_plan_that_ends_leaves_no_checkpoint_waiting(api, other_api, chain):
     assert plan_act(api, plan, "cancel").json()["checkpoints"][0]["status"] == "cancelled"
     refused = other_api.post(f"/api/v1/checkpoints/{checkpoint['checkpoint_id']}/approve")
     assert (refused.status_code, refused.json()["plan_state"]) == (409, "cancelled")
+
+
+def test_approving_does_not_end_a_pause_a_person_made(api, other_api, chain):
+    plan, fetch, analyse, _ = chain
+    activate(api, plan)
+    run_to_completion(api, fetch)
+    done(api, analyse, "claim")
+    done(api, analyse, "start")
+    assert plan_act(api, plan, "pause", data={"reason": "audit week"}).status_code == 200
+    done(api, analyse, "complete", {"output": {}})
+    checkpoint = get_plan(api, plan)["checkpoints"][0]
+    assert checkpoint["status"] == "waiting"
+
+    approved = other_api.post(f"/api/v1/checkpoints/{checkpoint['checkpoint_id']}/approve").json()
+
+    assert (approved["state"], approved["paused_reason"]) == ("paused", "audit week")
+    assert plan_act(api, plan, "resume").json()["state"] == "active"
