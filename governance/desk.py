@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from intents.models import AccessRequest, AccessRequestStatus, BudgetOverrun
+from intents.models import AccessRequest, AccessRequestStatus, BudgetOverrun, Checkpoint, Task, TaskStatus
+from intents.plans.models import AWAITING_DECISION, ESCALATION
 
 from .models import ArbitrationRequest, ArbitrationStatus
 
@@ -24,5 +25,12 @@ class DeskAdminSite(admin.AdminSite):
             "budget_overruns": BudgetOverrun.objects.filter(acknowledged_at__isnull=True)
             .select_related("intent")
             .order_by("-created_at")[:50],
+            # RFC-0012: tasks escalated to a person, and plan checkpoints waiting for an approver.
+            "escalated_tasks": Task.objects.filter(status=TaskStatus.BLOCKED, blocked_reason=ESCALATION)
+            .select_related("intent")
+            .order_by("escalated_at")[:50],
+            "waiting_checkpoints": Checkpoint.objects.filter(status__in=AWAITING_DECISION)
+            .select_related("plan__intent", "after_task")
+            .order_by("reached_at")[:50],
         }
         return super().index(request, {**queues, **(extra_context or {})})

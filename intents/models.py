@@ -15,6 +15,7 @@ from .core.models import TERMINAL, TRANSITIONS, AgentAssignment, Intent, IntentS
 from .costs.models import BudgetOverrun, Cost, CostType
 from .graph.models import IntentDependency
 from .leases.models import Lease, LeaseStatus
+from .plans.models import Checkpoint, Plan, PlanState, Task, TaskDependency, TaskStatus
 from .portfolios.models import MembershipRole, Portfolio, PortfolioMembership, PortfolioStatus
 from .retries.models import Failure, RetryPolicy, RetryStrategy
 from .subscriptions.models import DeliveryStatus, Subscription, WebhookDelivery
@@ -30,6 +31,7 @@ __all__ = [
     "AgentAssignment",
     "Attachment",
     "BudgetOverrun",
+    "Checkpoint",
     "Cost",
     "CostType",
     "DeliveryStatus",
@@ -41,6 +43,8 @@ __all__ = [
     "LeaseStatus",
     "MembershipRole",
     "Permission",
+    "Plan",
+    "PlanState",
     "Policy",
     "Portfolio",
     "PortfolioMembership",
@@ -49,5 +53,8 @@ __all__ = [
     "RetryPolicy",
     "RetryStrategy",
     "Subscription",
+    "Task",
+    "TaskDependency",
+    "TaskStatus",
     "WebhookDelivery",
 ]

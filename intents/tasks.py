@@ -12,6 +12,7 @@ from openintent_site.events import EventType
 
 from .access.services import expire_grants as expire_access_grants
 from .leases.services import expire_lapsed_leases
+from .plans import services as plans
 from .retries import services as retries
 from .subscriptions import delivery
 from .subscriptions.models import DeliveryStatus
@@ -76,6 +77,33 @@ def deliver_due_webhooks():
     if due:
         logger.info("queued %d due webhook deliveries", len(due))
     return len(due)
+
+
+@shared_task
+def fail_overdue_tasks():
+    """RFC-0012: fail every running task past its timeout_seconds (retried if its attempts and policy allow)."""
+    failed = plans.fail_overdue_tasks()
+    if failed:
+        logger.info("failed %d tasks past their timeout", failed)
+    return failed
+
+
+@shared_task
+def retry_due_tasks():
+    """RFC-0012: make ready again the failed tasks whose retry (RFC-0010 backoff) is due."""
+    retried = plans.retry_due_tasks()
+    if retried:
+        logger.info("retried %d failed tasks", retried)
+    return retried
+
+
+@shared_task
+def time_out_checkpoints():
+    """RFC-0012: apply on_timeout to the checkpoints left waiting past timeout_hours."""
+    timed_out = plans.time_out_checkpoints()
+    if timed_out:
+        logger.info("timed out %d plan checkpoints", timed_out)
+    return timed_out
 
 
 def on_event_committed(sender, event, **kwargs):

@@ -6,6 +6,7 @@ from .core import api as core
 from .costs import api as costs
 from .graph import api as graph
 from .leases import api as leases
+from .plans import api as plans
 from .portfolios import api as portfolios
 from .retries import api as retries
 from .streams.views import event_stream_view
@@ -50,6 +51,30 @@ urlpatterns = [
     path("portfolios/<str:portfolio_id>/status", portfolios.PortfolioStatusView.as_view()),
     path("portfolios/<str:portfolio_id>/intents", portfolios.PortfolioIntentsView.as_view()),
     path("portfolios/<str:portfolio_id>/intents/<str:intent_id>", portfolios.PortfolioIntentDetailView.as_view()),
+    path("intents/<str:intent_id>/tasks", plans.IntentTasksView.as_view()),
+    path("intents/<str:intent_id>/plans", plans.IntentPlansView.as_view()),
+    path("intents/<str:intent_id>/plan", plans.IntentPlanView.as_view()),
+    path("tasks", plans.TaskCreateView.as_view()),
+    path("tasks/<str:task_id>", plans.TaskDetailView.as_view()),
+    path("tasks/<str:task_id>/claim", plans.claim_view),
+    path("tasks/<str:task_id>/start", plans.start_view),
+    path("tasks/<str:task_id>/progress", plans.progress_view),
+    path("tasks/<str:task_id>/complete", plans.complete_view),
+    path("tasks/<str:task_id>/fail", plans.fail_view),
+    path("tasks/<str:task_id>/delegate", plans.delegate_view),
+    path("tasks/<str:task_id>/escalate", plans.escalate_view),
+    path("tasks/<str:task_id>/resolve", plans.resolve_view),
+    path("tasks/<str:task_id>/cancel", plans.cancel_view),
+    path("plans", plans.PlanCreateView.as_view()),
+    path("plans/<str:plan_id>", plans.PlanDetailView.as_view()),
+    path("plans/<str:plan_id>/activate", plans.activate_view),
+    path("plans/<str:plan_id>/pause", plans.pause_view),
+    path("plans/<str:plan_id>/resume", plans.resume_view),
+    path("plans/<str:plan_id>/cancel", plans.cancel_plan_view),
+    path("plans/<str:plan_id>/checkpoints", plans.PlanCheckpointsView.as_view()),
+    path("plans/<str:plan_id>/costs", plans.PlanCostsView.as_view()),
+    path("checkpoints/<str:checkpoint_id>/approve", plans.approve_view),
+    path("checkpoints/<str:checkpoint_id>/reject", plans.reject_view),
     # Live streams at the paths the 0.9.1 client uses, and at those its server served.
     path("intents/<str:key>/subscribe", event_stream_view("intent")),
     path("agents/<str:key>/subscribe", event_stream_view("agent")),

@@ -16,6 +16,7 @@ IMPLEMENTED_RFCS = [
     "0009",
     "0010",
     "0011",
+    "0012",
     "0014",
     "0015",
     "0016",
@@ -44,6 +45,8 @@ CAPABILITIES = [
     "memory",
     "vaults",
     "tools",
+    "tasks",
+    "plans",
 ]
 FEATURES = {
     "intents": True,
@@ -66,6 +69,8 @@ FEATURES = {
     "memory": True,
     "vaults": True,
     "tools": True,
+    "tasks": True,
+    "plans": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -86,6 +91,7 @@ RFC_FILES = {
     "0016": "0016-agent-lifecycle-health.md",
     "0015": "0015-agent-memory-persistent-state.md",
     "0014": "0014-credential-vaults-tool-scoping.md",
+    "0012": "0012-task-decomposition-planning.md",
 }
 
 

@@ -80,10 +80,34 @@ class EventType(models.TextChoices):
     CREDENTIAL_ROTATED = "credential.rotated"
     CREDENTIAL_EXPIRED = "credential.expired"
     CREDENTIAL_REVOKED = "credential.revoked"
+    # RFC-0012 tasks and plans: the RFC's names, every one of which the 0.9.1 client's EventType reads back
+    TASK_CREATED = "task.created"
+    TASK_READY = "task.ready"
+    TASK_CLAIMED = "task.claimed"
+    TASK_STARTED = "task.started"
+    TASK_PROGRESS = "task.progress"
+    TASK_COMPLETED = "task.completed"
+    TASK_FAILED = "task.failed"
+    TASK_RETRYING = "task.retrying"
+    TASK_BLOCKED = "task.blocked"
+    TASK_UNBLOCKED = "task.unblocked"
+    TASK_DELEGATED = "task.delegated"
+    TASK_ESCALATED = "task.escalated"
+    TASK_CANCELLED = "task.cancelled"
+    TASK_SKIPPED = "task.skipped"
+    PLAN_CREATED = "plan.created"
+    PLAN_ACTIVATED = "plan.activated"
+    PLAN_PAUSED = "plan.paused"
+    PLAN_RESUMED = "plan.resumed"
+    PLAN_COMPLETED = "plan.completed"
+    PLAN_FAILED = "plan.failed"
+    PLAN_CHECKPOINT_REACHED = "plan.checkpoint_reached"
+    PLAN_CHECKPOINT_APPROVED = "plan.checkpoint_approved"
+    PLAN_CHECKPOINT_REJECTED = "plan.checkpoint_rejected"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
-# assignments, leases and portfolios.
+# assignments, leases, portfolios, tasks and plans.
 SERVER_ONLY = frozenset(
     {
         EventType.INTENT_CREATED,
@@ -115,6 +139,8 @@ SERVER_ONLY = frozenset(
         EventType.CREDENTIAL_ROTATED,
         EventType.CREDENTIAL_EXPIRED,
         EventType.CREDENTIAL_REVOKED,
+        # Tasks and plans move only through their routes, which log each move.
+        *(kind for kind in EventType if kind.value.startswith(("task.", "plan."))),
     }
 )
 

@@ -235,6 +235,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.real("OPENINTENT_MEMORY_SWEEP_SECONDS", 60.0, minimum=0),
     },
     "expire-tool-grants": {"task": "agents.tasks.expire_tool_grants", "schedule": 60.0},
+    # RFC-0012: running tasks past timeout_seconds fail, due task retries run, checkpoints past timeout_hours apply
+    # on_timeout.
+    "fail-overdue-tasks": {
+        "task": "intents.tasks.fail_overdue_tasks",
+        "schedule": env.real("OPENINTENT_TASK_SWEEP_SECONDS", 5.0, minimum=0),
+    },
+    "retry-due-tasks": {
+        "task": "intents.tasks.retry_due_tasks",
+        "schedule": env.real("OPENINTENT_TASK_SWEEP_SECONDS", 5.0, minimum=0),
+    },
+    "time-out-checkpoints": {"task": "intents.tasks.time_out_checkpoints", "schedule": 60.0},
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.

@@ -227,7 +227,9 @@ def test_event_log(run_client):
         out["llm"] = as_event(
             client.log_event(created.id, EventType.LLM_REQUEST_COMPLETED, {"request_id": "r1", "model": "m"})
         )
-        out["task"] = as_event(client.log_event(created.id, EventType.TASK_PROGRESS, {"done": 1}))
+        out["task"] = as_event(client.log_event(created.id, EventType.TOOL_CALL_COMPLETED, {"done": 1}))
+        # Task events record the server's own moves of tasks (RFC-0012): a client cannot post one.
+        out["forged_task"] = caught(lambda: client.log_event(created.id, EventType.TASK_PROGRESS, {"done": 1}))
         out["forged"] = caught(lambda: client.log_event(created.id, EventType.STATUS_CHANGED, {"status": "completed"}))
         out["missing_log"] = caught(lambda: client.log_event(MISSING, EventType.COMMENT, {}))
 
@@ -250,18 +252,29 @@ def test_event_log(run_client):
     assert out["comment"]["actor"] == AGENT
     assert out["bare"]["payload"] == {}
     assert out["llm"]["event_type"] == "llm_request_completed"
-    assert out["task"]["event_type"] == "task.progress"
+    assert out["task"]["event_type"] == "tool_call_completed"
+    assert out["forged_task"]["status_code"] == 422
     # Types the server writes itself cannot be posted (422, which 0.9.1 maps to its base error).
     assert out["forged"]["type"] == "OpenIntentError" and out["forged"]["status_code"] == 422
     assert out["missing_log"]["type"] == "NotFoundError"
     assert out["missing_events"]["type"] == "NotFoundError"
 
     types = [item["event_type"] for item in out["all"]]
-    assert types == ["task.progress", "llm_request_completed", "comment", "comment", "intent_created"]  # newest first
+    assert types == [
+        "tool_call_completed",
+        "llm_request_completed",
+        "comment",
+        "comment",
+        "intent_created",
+    ]  # newest first
     assert all(item["event_type_is_enum"] for item in out["all"])
     assert [item["event_type"] for item in out["comments"]] == ["comment", "comment"]
-    assert [item["event_type"] for item in out["latest"]] == ["task.progress"]
-    assert [item["event_type"] for item in out["since_first"]] == ["task.progress", "llm_request_completed", "comment"]
+    assert [item["event_type"] for item in out["latest"]] == ["tool_call_completed"]
+    assert [item["event_type"] for item in out["since_first"]] == [
+        "tool_call_completed",
+        "llm_request_completed",
+        "comment",
+    ]
 
     renewal_types = [item["event_type"] for item in out["after_renewal"]]
     assert renewal_types[:3] == ["lease_acquired", "status_changed", "lease_acquired"]

@@ -31,6 +31,8 @@ CAPABILITY_ROUTES = {
     "portfolios": "/api/v1/portfolios",
     "webhook-subscriptions": "/api/v1/subscriptions",
     "subscriptions": "/api/v1/intents/{id}/subscribe",
+    "tasks": "/api/v1/tasks/{id}/claim",
+    "plans": "/api/v1/plans/{id}/activate",
     "streaming": "/api/v1/intents/{id}/subscribe",
     "agent-registry": "/api/v1/agents/{id}/heartbeat",
     "memory": "/api/v1/memory",
@@ -48,13 +50,14 @@ RFC_ROUTES = {
     "0009": "/api/v1/intents/{id}/costs",
     "0010": "/api/v1/intents/{id}/failures",
     "0011": "/api/v1/intents/{id}/access-requests",
+    "0012": "/api/v1/checkpoints/{id}/approve",
     "0014": "/api/v1/grants",
     "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"tasks", "plans", "coordinators", "triggers"}
+NOT_IMPLEMENTED = {"coordinators", "triggers"}
 
 
 def served(path):
@@ -139,7 +142,7 @@ def test_every_advertised_rfc_url_resolves_to_the_rfcs_text(client, db):
 
 
 def test_an_rfc_this_server_does_not_implement_is_not_found(client, db):
-    for number in ("0008", "0012", "9999", "x"):
+    for number in ("0008", "0013", "9999", "x"):
         response = client.get(f"/rfc/{number}")
         assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
 

@@ -4,7 +4,13 @@ import pytest
 from django.test import Client
 
 METHODS = ("get", "post", "put", "patch", "delete", "options", "head")
-UNKNOWN = ("/api/v1/tasks", "/api/v1/intents/x/nothing-here", "/nowhere", "/api/v2/intents", "/static/missing.css")
+UNKNOWN = (
+    "/api/v1/nothing-here",
+    "/api/v1/intents/x/nothing-here",
+    "/nowhere",
+    "/api/v2/intents",
+    "/static/missing.css",
+)
 ROUTES_WITH_FEW_METHODS = ("/docs", "/redoc", "/openapi.json", "/.well-known/openintent.json", "/rfc/0001")
 
 
