@@ -1,11 +1,13 @@
 """What live streams (RFC-0006) deliver, read from the durable event log.
 
 A stream follows one topic: an intent, an agent (the intents assigned to it and the events naming it) or a
-portfolio (its members' events). Entries of the log without an intent are about an agent as a whole (the registry
-writes them for an agent that works on no intent): only that agent's stream carries them, and only to the agent
-itself, that is a subscriber whose principal is the agent (its own key, or a key acting for it with X-Agent-ID). It walks the log in commit order (``IntentEvent.txid``, then ``id``), so that a
+portfolio (its members' events). It walks the log in commit order (``IntentEvent.txid``, then ``id``), so that a
 subscriber who reconnects with the last id it saw gets exactly what it missed. Everything here is synchronous
 database work; ``intents.streams.hub`` runs it for the subscribers of a server process.
+
+Entries of the log without an intent are about an agent as a whole (the registry writes them for an agent that works
+on no intent): only that agent's stream carries them, and only to the agent itself, that is a subscriber whose
+principal is the agent (its own key, or a key acting for it with X-Agent-ID).
 """
 
 import json
