@@ -59,7 +59,8 @@ class EventType(models.TextChoices):
     ACCESS_REQUESTED = "access_requested"
     ACCESS_REQUEST_APPROVED = "access_request_approved"
     ACCESS_REQUEST_DENIED = "access_request_denied"
-    # RFC-0016 agent lifecycle: a transition of an agent working on the intent (the agents app keeps every one)
+    # RFC-0016 agent lifecycle: a transition of an agent working on the intent (the agents app keeps every one), or,
+    # without an intent, of an agent that works on none
     AGENT_LIFECYCLE = "agent.lifecycle"
     # RFC-0015 agent memory, on the log of the intent an entry's scope names (never the value)
     MEMORY_CREATED = "memory.created"
@@ -147,6 +148,9 @@ SERVER_ONLY = frozenset(
 
 def append_event(intent_id, event_type, actor, payload=None):
     """Append one entry to an intent's log. Call it inside the write's transaction.
+
+    ``intent_id`` None appends an entry about an agent as a whole (``IntentEvent``): only the agent registry writes
+    those, for an agent's transitions while it works on no intent, and only that agent's stream reads them.
 
     When the request being served acts for an agent through a key, the key's principal is recorded as ``via``."""
     event = IntentEvent(

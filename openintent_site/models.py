@@ -141,11 +141,18 @@ class IntentEvent(models.Model):
     no more will appear, so (``txid``, ``id``) is an order a stream can follow and resume without a gap.
 
     The log is part of the kernel because every app writes to it; the intent it belongs to is named by reference,
-    as Django's own apps name the user model."""
+    as Django's own apps name the user model.
+
+    An entry without an intent is about an agent as a whole: the registry writes one when an agent that works on no
+    intent changes status (``agent.lifecycle``, its payload naming ``agent_id``), so that the agent's live stream,
+    which reads only this log, carries it. Only that agent's stream delivers it; intent streams, portfolio streams,
+    webhooks and the intents' event lists never see it."""
 
     id = models.BigAutoField(primary_key=True)
     txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
-    intent = models.ForeignKey("intents.Intent", on_delete=models.CASCADE, related_name="events", db_index=False)
+    intent = models.ForeignKey(
+        "intents.Intent", on_delete=models.CASCADE, related_name="events", db_index=False, null=True, blank=True
+    )
     event_type = models.CharField(max_length=100)
     actor = models.CharField(max_length=200)
     # The principal of the key the actor acted through, when the actor is an agent acting through a shared key.

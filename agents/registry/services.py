@@ -2,7 +2,8 @@
 marks silent agents unhealthy and then dead.
 
 Every status change goes through :func:`transition`, which bumps the version and logs an ``agent.lifecycle`` event
-with its reason in the agents' log and in the logs of the intents the agent works on. Each change happens with the
+with its reason in the agents' log and in the logs of the intents the agent works on (or, when it works on none, in
+the intent event log as an entry about the agent alone, for its stream). Each change happens with the
 agent's row locked, and the sweep takes only rows no one else holds (``SKIP LOCKED``) and checks them again under
 the lock, so with any number of sweeping workers and server processes a transition happens once, with one event.
 
@@ -167,12 +168,18 @@ def context_intents(agent_id):
     return list(found)[:MAX_CONTEXT_INTENTS]
 
 
-def log_agent_event(agent_id, event_type, actor, payload, now, intents=()):
-    """Append to the agents' log and, for a lifecycle event, to the logs of ``intents``."""
+def log_agent_event(agent_id, event_type, actor, payload, now):
+    """Append to the agents' own log, which keeps every event of every agent."""
     AgentEvent.objects.create(
         agent_id=agent_id, event_type=event_type, actor=actor, via=acting_via.get(), payload=payload, created_at=now
     )
-    for intent_id in intents:
+
+
+def log_lifecycle_for_streams(payload, actor, intents):
+    """Put a transition where the agent's live stream, which reads only the intent event log, finds it: on the logs of
+    the intents it works on, or, when it works on none (an idle agent drained by an administrator), as one entry of
+    the log about the agent alone, which only its own stream delivers."""
+    for intent_id in intents or [None]:
         append_event(intent_id, EventType.AGENT_LIFECYCLE, actor, payload)
 
 
@@ -186,7 +193,8 @@ def log_lifecycle(agent, previous, reason, actor, now, **details):
         "version": agent.version,
         **details,
     }
-    log_agent_event(agent.agent_id, AgentEventType.LIFECYCLE, actor, payload, now, context_intents(agent.agent_id))
+    log_agent_event(agent.agent_id, AgentEventType.LIFECYCLE, actor, payload, now)
+    log_lifecycle_for_streams(payload, actor, context_intents(agent.agent_id))
 
 
 def transition(agent, new_status, reason, actor, now, **details):

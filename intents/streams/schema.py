@@ -16,7 +16,8 @@ STREAM_DESCRIPTION = (
     "AGENT_ASSIGNED, LEASE_ACQUIRED, LEASE_RELEASED, or the event type in upper case) and `data:` one JSON object: "
     "the logged event with its payload's keys beside it. Idle streams carry `: keepalive` comments. Send "
     "`Last-Event-ID` to receive exactly what followed that event. The same events travel over websockets at "
-    "`/ws/intents/{id}`, `/ws/agents/{id}` and `/ws/portfolios/{id}`."
+    "`/ws/intents/{id}`, `/ws/agents/{id}` and `/ws/portfolios/{id}`. An agent's own stream also carries events about "
+    "the agent alone (its lifecycle transitions while it works on no intent), with `intent_id` null."
 )
 
 

@@ -4,6 +4,10 @@ A stream follows one topic: an intent, an agent (the intents assigned to it and 
 portfolio (its members' events). It walks the log in commit order (``IntentEvent.txid``, then ``id``), so that a
 subscriber who reconnects with the last id it saw gets exactly what it missed. Everything here is synchronous
 database work; ``intents.streams.hub`` runs it for the subscribers of a server process.
+
+Entries of the log without an intent are about an agent as a whole (the registry writes them for an agent that works
+on no intent): only that agent's stream carries them, and only to the agent itself, that is a subscriber whose
+principal is the agent (its own key, or a key acting for it with X-Agent-ID).
 """
 
 import json
@@ -130,7 +134,7 @@ class StreamEvent:
     def __init__(self, row):
         self.id = row.id
         self.position = (row.txid, row.id)
-        self.intent_id = str(row.intent_id)
+        self.intent_id = None if row.intent_id is None else str(row.intent_id)
         self.event_type = row.event_type
         self.actor = row.actor
         self.via = row.via or None
@@ -226,6 +230,8 @@ class Topic:
         """Whether ``event`` belongs to this topic, updating the intents it spans as assignments come and go."""
         if self.kind == "intent":
             return event.intent_id == self.key
+        if event.intent_id is None:
+            return self.kind == "agent" and event.payload.get("agent_id") == self.key
         named = event.payload.get("agent_id" if self.kind == "agent" else "portfolio_id") == self.key
         if named:
             if event.event_type in JOINS:
@@ -241,9 +247,20 @@ class Topic:
 
     def known_readable(self, intent_id):
         """True or False when the answer is cached, None when ``may_read`` has to ask the database."""
+        if intent_id is None:
+            return self.reads_agent_events
         return self.readable.get(intent_id)
 
+    @property
+    def reads_agent_events(self):
+        """Whether the subscriber may read the entries about this topic's agent as a whole: only the agent may. An
+        administrator follows them by acting for the agent (X-Agent-ID, with a key that may act for it) or on the
+        agent's page in the admin."""
+        return self.kind == "agent" and self.principal_id == self.key
+
     def may_read(self, intent_id):
+        if intent_id is None:
+            return self.reads_agent_events
         try:
             intent = get_intent(intent_id)
         except NotFound:

@@ -88,7 +88,11 @@ def live_params(event, now):
 
 def mark_for_fan_out(event):
     """Right after ``event`` has committed, in the request that wrote it: record that its deliveries are still to be
-    made, when any live subscription's scope takes it in. Returns whether it did (and a fan-out task is due)."""
+    made, when any live subscription's scope takes it in. Returns whether it did (and a fan-out task is due).
+
+    An entry about an agent alone (no intent) is in no subscription's scope: it is for that agent's stream only."""
+    if event.intent_id is None:
+        return False
     with connection.cursor() as cursor:
         cursor.execute(ANY_LIVE_SUBSCRIPTION_SQL, live_params(event, timezone.now()))
         if cursor.fetchone() is None:
