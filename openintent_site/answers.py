@@ -26,6 +26,8 @@ STATUS = [
     (errors.NotAllowed, 403),
     (errors.Conflict, 409),
     (errors.RuleViolation, 400),
+    (errors.PreconditionRequired, 428),
+    (errors.LimitReached, 429),
     (errors.InvalidInput, 422),
 ]
 

@@ -26,7 +26,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .answers import ERROR_TYPES, schema_errors
-from .errors import InvalidInput, RuleViolation
+from .errors import InvalidInput, PreconditionRequired, RuleViolation
 
 NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
 
@@ -73,14 +73,26 @@ def expected_version(request):
 
     A missing header is "required"; a present one that names no version says what it got and what is expected, so
     that a client sending ``*`` or a stale ``1.5`` learns what to fix."""
+    return version_from(request, RuleViolation)
+
+
+def required_version(request, required=True):
+    """The version in ``If-Match`` on the routes where 0.9.1 answered a missing or unreadable one with 428 (tasks,
+    plans, memory): PreconditionRequired then, or None when the header is absent and ``required`` is false."""
+    if not required and not request.headers.get("If-Match", "").strip():
+        return None
+    return version_from(request, PreconditionRequired)
+
+
+def version_from(request, refusal):
     raw = request.headers.get("If-Match", "").strip()
     if not raw:
-        raise RuleViolation("If-Match header required")
+        raise refusal("If-Match header required")
     match = IF_MATCH_VERSION.fullmatch(raw)
     if match is None:
         shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
         why = " (any version): a write must name the version it was based on" if raw == "*" else ""
-        raise RuleViolation(
+        raise refusal(
             f"If-Match must be the version the write is based on, a whole number from 1, bare (3) or as an ETag "
             f'("3" or W/"3"); got {shown!r}{why}'
         )

@@ -47,6 +47,14 @@ class RuleViolation(DomainError):
     """The request breaks a rule whatever the current state (a dependency cycle, a missing precondition)."""
 
 
+class PreconditionRequired(DomainError):
+    """A write without the readable If-Match its route requires, where 0.9.1 answered 428 (tasks, plans, memory)."""
+
+
+class LimitReached(DomainError):
+    """A capacity the request would go past is full, and nothing may make room (a memory tier: 429)."""
+
+
 class Conflict(DomainError):
     """The request contradicts the thing's current state. Its message must never say "lease" (see LeaseHeld)."""
 

@@ -4,13 +4,12 @@ and the memory log besides."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from openintent_site.answers import register_object_serializer
-from openintent_site.api import IF_MATCH_VERSION_PATTERN, body, expected_version, query
-from openintent_site.errors import InvalidInput, RuleViolation
+from openintent_site.api import IF_MATCH_VERSION_PATTERN, body, query, required_version
+from openintent_site.errors import InvalidInput
 from openintent_site.schema import refusal
 
 from . import services
@@ -73,29 +72,13 @@ STALE = refusal(
 )
 
 
-class PreconditionRequired(APIException):
-    status_code = 428
-    default_detail = "If-Match header required"
-    default_code = "precondition_required"
-
-
-def if_match(request, required=True):
-    """The version in If-Match. 0.9.1 answers a missing or unreadable one with 428 on memory routes."""
-    if not required and not request.headers.get("If-Match", "").strip():
-        return None
-    try:
-        return expected_version(request)
-    except RuleViolation as exc:
-        raise PreconditionRequired(exc.message) from None
-
-
 # The longest text each path segment can name: what the columns it is compared with or stored in hold.
 PATH_LENGTHS = {"namespace": NAME_LENGTH, "agent_id": AGENT_ID_LENGTH}
 
 
 class MemoryView(APIView):
-    """Answers a full tier with 429 (RFC-0015 §9.4), the one memory refusal the kernel has no status for; refuses
-    path segments no column could hold (NUL characters, which PostgreSQL stores in no text column, or too long)."""
+    """Refuses path segments no column could hold (NUL characters, which PostgreSQL stores in no text column, or too
+    long)."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -107,11 +90,6 @@ class MemoryView(APIView):
                 raise InvalidInput.field(
                     ["path", name], f"At most {limit} characters", value[:limit], type="string_too_long"
                 )
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.CapacityExceeded):
-            return Response({"detail": exc.message, "message": exc.message, **exc.details}, status=429)
-        return super().handle_exception(exc)
 
     @property
     def caller(self):
@@ -168,7 +146,7 @@ class MemoryDetailView(MemoryView):
     )
     def patch(self, request, entry_id):
         data = body(request, MemoryUpdateSerializer)
-        version = if_match(request)
+        version = required_version(request)
         return Response(MemoryEntrySerializer(services.update_entry(self.caller, entry_id, version, data)).data)
 
     @extend_schema(
@@ -184,7 +162,7 @@ class MemoryDetailView(MemoryView):
         summary="Delete a memory entry, at once and for good",
     )
     def delete(self, request, entry_id):
-        entry = services.delete_entry(self.caller, entry_id, if_match(request, required=False))
+        entry = services.delete_entry(self.caller, entry_id, required_version(request, required=False))
         return Response({"status": "deleted", "entry_id": str(entry.pk)})
 
 
@@ -352,6 +330,6 @@ class NamespaceDetailView(MemoryView):
         permissions = body(request, NamespaceUpdateSerializer)["permissions"]
         allow = [{"agent": rule["agent"], "access": rule["access"]} for rule in permissions["allow"]]
         view = services.set_namespace_permissions(
-            self.caller, namespace, permissions["default"], allow, if_match(request, required=False)
+            self.caller, namespace, permissions["default"], allow, required_version(request, required=False)
         )
         return Response(view)

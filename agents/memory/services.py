@@ -20,7 +20,7 @@ from intents.access.policy import permission_of
 from intents.core.models import Intent
 from intents.core.services import as_uuid
 from openintent_site.api import compact_json_size, wire_datetime
-from openintent_site.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from openintent_site.errors import Conflict, DomainError, InvalidInput, LimitReached, NotAllowed, NotFound
 from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
 
 from . import ttl as ttls
@@ -45,7 +45,7 @@ NOT_FOUND = "Memory entry not found"
 VERSION_CONFLICT = "Version conflict or entry not found"
 
 
-class CapacityExceeded(DomainError):
+class CapacityExceeded(LimitReached):
     """A tier of memory is full and nothing in it may be evicted (RFC-0015 §9.4: "429 Memory Capacity Exceeded")."""
 
     def __init__(self, memory_type, current_count, max_capacity, why, **details):

@@ -6,12 +6,11 @@ complete...) check it when it is sent."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView
-from openintent_site.api import IF_MATCH_VERSION, IF_MATCH_VERSION_PATTERN, body, has_body, query, validate
+from openintent_site.api import IF_MATCH_VERSION_PATTERN, body, has_body, query, required_version, validate
 from openintent_site.errors import NotFound
 from openintent_site.schema import refusal
 
@@ -38,30 +37,6 @@ from .serializers import (
     TopLevelTaskCreateSerializer,
     with_links,
 )
-
-
-class PreconditionRequired(APIException):
-    """428, 0.9.1's answer to a task or plan write without a readable ``If-Match`` (its client raises
-    ``OpenIntentError``)."""
-
-    status_code = 428
-    default_detail = "If-Match header required"
-
-
-def version_in(request, required):
-    """The version ``If-Match`` names (``3``, ``"3"`` or ``W/"3"``); None when it is absent and not required."""
-    raw = request.headers.get("If-Match", "").strip()
-    if not raw:
-        if required:
-            raise PreconditionRequired()
-        return None
-    match = IF_MATCH_VERSION.fullmatch(raw)
-    if match is None:
-        shown = raw if len(raw) <= 100 else f"{raw[:100]}..."
-        raise PreconditionRequired(
-            f'If-Match must name the version the write is based on: 3, "3" or W/"3"; got {shown!r}'
-        )
-    return int(match.group(1) or match.group(2))
 
 
 def optional_body(request, serializer_class):
@@ -148,7 +123,7 @@ class TaskDetailView(GenericAPIView):
     )
     def patch(self, request, task_id):
         changes = body(request, TaskPatchSerializer)
-        version = version_in(request, required=True)
+        version = required_version(request)
         return task_response(services.update_task(task_id, request.user.id, version, **changes))
 
 
@@ -164,7 +139,7 @@ def task_action(summary, request_serializer=None, call=None, responses=None):
         )
         def post(self, request, task_id):
             data = optional_body(request, request_serializer) if request_serializer else {}
-            version = version_in(request, required=False)
+            version = required_version(request, required=False)
             return task_response(call(task_id, request.user.id, data, version))
 
     return TaskActionView.as_view()
@@ -283,7 +258,7 @@ class PlanDetailView(GenericAPIView):
     )
     def patch(self, request, plan_id):
         changes = body(request, PlanPatchSerializer)
-        version = version_in(request, required=True)
+        version = required_version(request)
         return plan_response(services.update_plan(plan_id, request.user.id, version, changes))
 
 
@@ -301,7 +276,7 @@ def plan_action(summary, operation, request_serializer=None):
         )
         def post(self, request, plan_id):
             data = optional_body(request, request_serializer) if request_serializer else {}
-            version = version_in(request, required=True)
+            version = required_version(request)
             return plan_response(operation(plan_id, request.user.id, version, **data))
 
     return PlanActionView.as_view()
