@@ -88,7 +88,7 @@ def check_database():
     params = connection.get_connection_params()
     where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params.get('dbname')}"
     try:
-        with connection.Database.connect(**params, connect_timeout=CONNECT_TIMEOUT_SECONDS) as direct:
+        with connection.Database.connect(**{**params, "connect_timeout": CONNECT_TIMEOUT_SECONDS}) as direct:
             version = direct.execute("SHOW server_version").fetchone()[0]
     except Exception as error:
         reason = " ".join(str(error).split())
@@ -192,26 +192,35 @@ def check_beat():
     return ok("beat", f"Celery beat ticked {max(age, 0):.0f} s ago")
 
 
+def guarded(topic, check, *args):
+    """The findings of ``check``, or one problem saying how it broke: doctor reports, it does not crash."""
+    try:
+        found = check(*args)
+    except Exception as error:
+        return [problem(topic, f"the check itself failed: {type(error).__name__}: {error}")]
+    return [found] if isinstance(found, Finding) else list(found)
+
+
 def run():
     """Every finding, in the order the checks depend on each other: what needs the database waits for it, what needs
     the broker for Redis."""
-    findings = [check_database()]
+    findings = guarded("database", check_database)
     database_ok = not findings[-1].problem
     if database_ok:
-        findings.append(check_migrations())
+        findings += guarded("migrations", check_migrations)
         database_ok = not findings[-1].problem
     else:
         findings.append(skipped("migrations", "not checked: the database is unreachable"))
-    findings += check_system()
-    for check in _APP_CHECKS.values():
-        findings += check(database_ok)
+    findings += guarded("configuration", check_system)
+    for name, check in _APP_CHECKS.items():
+        findings += guarded(name, check, database_ok)
     findings.append(ok("background jobs", f"Celery on {broker_description()}{BROKER_NOTE[bool(settings.REDIS_URL)]}"))
     broker_ok = True
     if settings.REDIS_URL:
-        findings.append(check_redis())
+        findings += guarded("redis", check_redis)
         broker_ok = not findings[-1].problem
     if broker_ok:
-        findings += [check_worker(), check_beat()]
+        findings += guarded("worker", check_worker) + guarded("beat", check_beat)
     else:
         findings += [skipped(topic, "not checked: Redis is unreachable") for topic in ("worker", "beat")]
     return findings

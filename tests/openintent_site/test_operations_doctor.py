@@ -15,6 +15,7 @@ from django.db import connection
 
 from agents.vaults import crypto
 from openintent_site import beat
+from openintent_site import doctor as checks
 from tests.agents.tool_service import new_credential, new_vault
 from tests.conftest import ROOT, running_celery_worker, wait_for
 
@@ -106,7 +107,9 @@ def test_a_beat_that_stopped_ticking_is_named(db, settings, tmp_path):
 
 
 def test_an_unreachable_postgresql_database_is_named_within_seconds(server_env):
-    done = doctor({**server_env, "DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/nowhere"})
+    # A connect_timeout of the URL's own is overridden, not passed twice.
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/nowhere?connect_timeout=30"
+    done = doctor({**server_env, "DATABASE_URL": url})
 
     assert done.returncode == 1
     problem = lines_of(done.stderr, "PROBLEM")["database"]
@@ -206,3 +209,17 @@ def test_on_postgresql_the_server_version_is_reported(server_env):
     done = doctor(server_env)
 
     assert lines_of(done.stdout, "ok")["database"].startswith("PostgreSQL ")
+
+
+def test_a_check_that_breaks_is_reported_as_a_problem_and_the_others_still_run(db, monkeypatch):
+    def broken(database_ok):
+        raise RuntimeError("no such thing")
+
+    monkeypatch.setitem(checks._APP_CHECKS, "gadgets", broken)
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError, match="gadgets"):
+        call_command("doctor", stdout=out, stderr=err)
+
+    assert lines_of(err.getvalue(), "PROBLEM")["gadgets"] == "the check itself failed: RuntimeError: no such thing"
+    assert {"database", "vault keys", "credentials"} <= set(lines_of(out.getvalue(), "ok"))
