@@ -219,6 +219,8 @@ CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's own scheduler, recording that beat is alive for `manage.py doctor` (openintent_site/beat.py).
+CELERY_BEAT_SCHEDULER = "openintent_site.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {
         "task": "intents.tasks.expire_leases",

@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--generate", action="store_true", help="Print a new key and change nothing.")
-        parser.add_argument("--batch-size", type=int, default=200)
+        parser.add_argument("--batch-size", type=int, default=200, help="Credentials read per query (default: 200).")
 
     def handle(self, *args, generate, batch_size, **options):
         if generate:
