@@ -1,0 +1,212 @@
+"""Event triggers (RFC-0017 §3): fired by the events the server writes, once their write has committed, with exact
+or glob filters, at most once per event, and stopped at the cascade depth limit with ``trigger.cascade_limit``."""
+
+import pytest
+
+from triggers.models import TriggerFire
+
+from .helpers import TRIGGERS, create, intents_of, schedule_trigger, worker_inline
+
+INTENTS = "/api/v1/intents"
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    return lambda: worker_inline(django_capture_on_commit_callbacks)
+
+
+def event_trigger(client, event, template=None, **fields):
+    condition = {"event": event, **({"filter": fields.pop("filter")} if "filter" in fields else {})}
+    template = template or {"type": "follow.up", "title": "Follow up {{ event.intent_id }}"}
+    return create(client, type="event", condition=condition, intent_template=template, **fields)
+
+
+def new_intent(client, **fields):
+    fields.setdefault("title", "Source")
+    response = client.post(INTENTS, fields, format="json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def finish(client, intent, status="completed"):
+    if status == "completed":
+        intent = client.post(
+            f"{INTENTS}/{intent['id']}/status",
+            {"status": "active"},
+            format="json",
+            HTTP_IF_MATCH=str(intent["version"]),
+        ).json()
+    response = client.post(
+        f"{INTENTS}/{intent['id']}/status", {"status": status}, format="json", HTTP_IF_MATCH=str(intent["version"])
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_an_intent_created_with_a_matching_type_fires_the_trigger(api, worker):
+    trigger = event_trigger(
+        api,
+        "intent.created",
+        filter={"type": "billing.*"},
+        template={
+            "type": "audit.entry",
+            "title": "Audit {{ event.intent.title }}",
+            "context": {"source": "{{ event.intent_id }}"},
+        },
+    )
+
+    with worker():
+        billing = new_intent(api, title="Invoice", type="billing.invoice")
+        new_intent(api, title="Unrelated", type="support.ticket")
+
+    created = intents_of(api, trigger["trigger_id"])
+    assert [intent["title"] for intent in created] == ["Audit Invoice"]
+    assert created[0]["state"] == {"source": billing["id"]}
+    assert created[0]["trigger_lineage"]["trigger_type"] == "event"
+    assert created[0]["trigger_lineage"]["event_id"] is not None
+
+
+@pytest.mark.parametrize(
+    ("listens_for", "status", "fires"),
+    [
+        ("intent.resolved", "completed", True),
+        ("intent.completed", "completed", True),
+        ("intent.resolved", "abandoned", False),
+        ("intent.failed", "abandoned", True),
+        ("intent.abandoned", "abandoned", True),
+        ("status_changed", "abandoned", True),
+    ],
+)
+def test_finished_intents_fire_the_rfc_names_and_the_logs_own(api, worker, listens_for, status, fires):
+    trigger = event_trigger(api, listens_for, filter={"to_state": status})
+    source = new_intent(api)
+
+    with worker():
+        finish(api, source, status)
+
+    assert len(intents_of(api, trigger["trigger_id"])) == (1 if fires else 0)
+
+
+def test_a_custom_event_type_with_a_nested_filter(api, worker):
+    trigger = event_trigger(
+        api,
+        "x-deploy-finished",
+        filter={"payload.env": "prod", "result": "fail*"},
+        template={"title": "Deploy of {{ event.service }} failed"},
+    )
+    source = new_intent(api)
+
+    with worker():
+        for payload in (
+            {"env": "prod", "result": "failed", "service": "api"},
+            {"env": "dev", "result": "failed"},
+            {"env": "prod", "result": "ok"},
+        ):
+            response = api.post(
+                f"{INTENTS}/{source['id']}/events",
+                {"event_type": "x-deploy-finished", "payload": payload},
+                format="json",
+            )
+            assert response.status_code == 200
+
+    assert [intent["title"] for intent in intents_of(api, trigger["trigger_id"])] == ["Deploy of api failed"]
+
+
+def test_an_agent_registering_fires_agent_registered(api, worker):
+    trigger = event_trigger(api, "agent.registered", template={"title": "Welcome {{ event.agent_id }}"})
+
+    with worker():
+        assert api.post("/api/v1/agents/register", {"agent_id": "newcomer"}, format="json").status_code == 200
+
+    assert [intent["title"] for intent in intents_of(api, trigger["trigger_id"])] == ["Welcome newcomer"]
+
+
+def test_a_disabled_event_trigger_does_not_fire(api, worker):
+    trigger = event_trigger(api, "intent.created", enabled=False)
+
+    with worker():
+        new_intent(api)
+
+    assert intents_of(api, trigger["trigger_id"]) == []
+
+
+def test_a_write_that_rolls_back_fires_nothing(api, worker):
+    trigger = event_trigger(api, "intent.created")
+
+    with worker():
+        refused = api.post(
+            INTENTS, {"title": "Child of nothing", "parent_id": "00000000-0000-4000-8000-000000000000"}, format="json"
+        )
+
+    assert refused.status_code == 404
+    assert intents_of(api, trigger["trigger_id"]) == []
+
+
+def test_a_trigger_on_what_it_creates_stops_at_the_cascade_limit(api, worker, settings, caplog):
+    settings.OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH = 10
+    trigger = event_trigger(api, "intent.created", template={"title": "Echo {{ event.intent.title }}"})
+
+    with worker():
+        source = new_intent(api, title="Seed")
+
+    created = intents_of(api, trigger["trigger_id"])
+    assert sorted(intent["trigger_lineage"]["trigger_depth"] for intent in created) == list(range(1, 11))
+    deepest = max(created, key=lambda intent: intent["trigger_lineage"]["trigger_depth"])
+    assert deepest["trigger_lineage"]["trigger_chain"] == [trigger["trigger_id"]] * 10
+    limit_events = api.get(f"{INTENTS}/{deepest['id']}/events", {"event_type": "trigger.cascade_limit"}).json()
+    assert limit_events[0]["payload"]["trigger_depth"] == 11
+    history = api.get(f"{TRIGGERS}/{trigger['trigger_id']}/history").json()
+    assert history[0]["outcome"] == "cascade_limit"
+    assert "trigger.cascade_limit" in caplog.text
+    assert source["trigger_lineage"] is None
+
+
+def test_trigger_fired_chains_two_triggers(api, worker):
+    first = schedule_trigger(api, name="First", template={"type": "a", "title": "First run"})
+    second = event_trigger(
+        api,
+        "trigger.fired",
+        filter={"trigger_id": first["trigger_id"]},
+        template={"title": "After {{ event.trigger_name }}"},
+    )
+
+    with worker():
+        assert api.post(f"{TRIGGERS}/{first['trigger_id']}/fire", format="json").status_code == 200
+
+    chained = intents_of(api, second["trigger_id"])
+    assert [intent["title"] for intent in chained] == ["After First"]
+    assert chained[0]["trigger_lineage"]["trigger_chain"] == [first["trigger_id"], second["trigger_id"]]
+    assert chained[0]["trigger_lineage"]["trigger_depth"] == 2
+
+
+def test_each_event_fires_a_trigger_at_most_once(api, worker):
+    from triggers import services
+
+    trigger = event_trigger(api, "intent.created", filter={"intent.title": "Source"})
+    with worker():
+        new_intent(api)
+    record = TriggerFire.objects.get(trigger_id=trigger["trigger_id"])
+
+    again = services.fire_for_event(trigger["trigger_id"], record.event_id)
+
+    assert again is None
+    assert len(intents_of(api, trigger["trigger_id"])) == 1
+
+
+def test_queue_deduplication_fires_once_the_unfinished_intent_finishes(api, worker):
+    trigger = schedule_trigger(api, deduplication="queue", template={"type": "nightly.run", "title": "Run"})
+    url = f"{TRIGGERS}/{trigger['trigger_id']}/fire"
+    first = api.post(url, format="json").json()
+
+    queued = api.post(url, format="json").json()
+    beyond = api.post(url, format="json").json()
+
+    assert queued["status"] == "queued" and queued["deduplicated"] is True
+    assert beyond["status"] == "skipped"
+    assert len(intents_of(api, trigger["trigger_id"])) == 1
+    with worker():
+        finish(api, first["intent"])
+    runs = intents_of(api, trigger["trigger_id"])
+    assert len(runs) == 2
+    history = api.get(f"{TRIGGERS}/{trigger['trigger_id']}/history").json()
+    assert sorted(entry["outcome"] for entry in history) == ["fired", "fired", "skipped"]
