@@ -725,7 +725,13 @@ def verify_signature(trigger, headers, raw_body, now_seconds):
     tolerance = settings.OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS
     if abs(now_seconds - int(timestamp)) > tolerance:
         raise WebhookRefused(f"{TIMESTAMP_HEADER} is more than {tolerance} seconds away from the server's time")
-    if not hmac.compare_digest(signature.strip(), signature_of(open_secret(trigger), timestamp, raw_body)):
+    try:
+        secret = open_secret(trigger)
+    except (crypto.VaultKeyMissing, crypto.SealBroken) as problem:
+        # The key that sealed it is gone from the settings: the operator must set the secret again.
+        logger.error("webhook trigger %s: its secret cannot be opened: %s", trigger.pk, problem)
+        raise WebhookRefused("This webhook trigger's secret cannot be opened on this server") from None
+    if not hmac.compare_digest(signature.strip(), signature_of(secret, timestamp, raw_body)):
         raise WebhookRefused("The signature does not match the body")
     return signature.strip()
 

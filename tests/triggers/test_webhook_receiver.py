@@ -171,3 +171,17 @@ def test_the_secret_is_never_in_a_template_or_an_intent(api, sender):
     state = api.get(f"/api/v1/intents/{response.json()['intent_id']}").json()["state"]
     assert "x-openintent-signature" not in state["headers"] and "authorization" not in state["headers"]
     assert SECRET not in json.dumps(state)
+
+
+def test_a_secret_sealed_under_a_key_no_longer_configured_refuses_calls_without_a_500(api, sender, settings):
+    from agents.vaults import crypto
+
+    settings.OPENINTENT_VAULT_KEYS = [crypto.generate_key()]
+    webhook_trigger(api)
+    settings.OPENINTENT_VAULT_KEYS = [crypto.generate_key()]
+
+    response = call_webhook(sender, "/hooks/payments", PAYMENT)
+
+    assert response.status_code == 401
+    assert "cannot be opened" in response.json()["detail"]
+    assert Intent.objects.count() == 0
