@@ -4,10 +4,14 @@ running the jobs a committed write queues in the test process, as a worker would
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 
 from celery import current_app
+
+from tests.conftest import ROOT
 
 TRIGGERS = "/api/v1/triggers"
 SECRET = "whsec_test_0123456789abcdef"
@@ -69,3 +73,33 @@ def worker_inline(capture):
             yield
     finally:
         current_app.conf.task_always_eager = eager
+
+
+@contextmanager
+def running_beat(env, schedule_file):
+    """A Celery beat process of its own (its own schedule file), stopped on exit."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "openintent_site",
+            "beat",
+            "--loglevel=WARNING",
+            "-s",
+            str(schedule_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

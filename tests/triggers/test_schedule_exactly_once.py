@@ -4,11 +4,9 @@ fire (its transaction rolled back, the due time fired by the next worker: one in
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 
 import psycopg
@@ -17,10 +15,10 @@ from django.db import connection
 from django.utils import timezone
 
 from intents.models import Intent
-from tests.conftest import ROOT, running_celery_worker, wait_for
+from tests.conftest import running_celery_worker, wait_for
 from triggers.models import FireOutcome, Trigger, TriggerFire
 
-from .helpers import schedule_trigger
+from .helpers import running_beat, schedule_trigger
 
 pytestmark = pytest.mark.postgres
 
@@ -39,36 +37,6 @@ def env(server_env, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the exactly-once proofs run on PostgreSQL (DATABASE_URL)")
     return {**server_env, **QUIET}
-
-
-@contextmanager
-def running_beat(env, schedule_file):
-    """A Celery beat process of its own (its own schedule file), stopped on exit."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "openintent_site",
-            "beat",
-            "--loglevel=WARNING",
-            "-s",
-            str(schedule_file),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def fired_slots(trigger_id):
