@@ -11,7 +11,6 @@ at most once, however many workers and beat processes run."""
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from django.utils.dateparse import parse_datetime
 from agents.vaults import crypto
 from intents.core import services as intents
 from intents.models import Intent, IntentStatus
-from openintent_site.api import wire_datetime
+from openintent_site.api import JSONRefused, compact_json_size, decode_json, nul_location, wire_datetime
 from openintent_site.errors import Conflict, DomainError, InvalidInput, LimitReached, NotAuthenticated, NotFound
 from openintent_site.events import EventType, append_event
 
@@ -214,6 +213,15 @@ def refuse_route_taken(trigger):
         )
 
 
+def save_refusing_taken_route(trigger, **options):
+    """Save; a webhook route another trigger took meanwhile (the unique constraint decides the race) is a 409."""
+    try:
+        with transaction.atomic():
+            trigger.save(**options)
+    except IntegrityError:
+        raise Conflict(f"Another webhook trigger answers {trigger.webhook_method} {webhook_url(trigger)}") from None
+
+
 # Writing -----------------------------------------------------------------------------------------------------------
 
 
@@ -242,7 +250,7 @@ def create_trigger(
     if type == TriggerType.WEBHOOK:
         refuse_route_taken(trigger)
     reschedule(trigger, now)
-    trigger.save(force_insert=True)
+    save_refusing_taken_route(trigger, force_insert=True)
     return trigger
 
 
@@ -278,7 +286,7 @@ def update_trigger(trigger_id, expected_version, changes, actor):
         reschedule(trigger, now)
     trigger.version += 1
     trigger.updated_at = now
-    trigger.save()
+    save_refusing_taken_route(trigger)
     return trigger
 
 
@@ -362,12 +370,31 @@ def render_template(trigger, now, inputs):
     transform = (trigger.condition or {}).get("transform") if trigger.type == TriggerType.WEBHOOK else None
     if transform:
         fields["state"].update(templates.render(transform, variables, ("condition", "transform")))
+    refuse_unstorable(fields)
     if fields["priority"] not in {"low", "medium", "high", "critical"}:
         raise templates.TemplateError(("intent_template", "priority"), f"Not a priority: {fields['priority']}")
     for key in ("type", "namespace", "assignee"):
         if fields[key] is not None:
             fields[key] = str(fields[key])[:255]
     return fields
+
+
+def refuse_unstorable(fields):
+    """The limits every intent written through the API keeps: no NUL characters (PostgreSQL stores none), state and
+    constraints within OPENINTENT_MAX_JSON_BYTES, the description within OPENINTENT_MAX_TEXT_LENGTH."""
+    where = nul_location(fields, [])
+    if where is not None:
+        raise templates.TemplateError(("intent_template", *where), "Text cannot contain NUL (\\u0000) characters")
+    for key in ("state", "constraints"):
+        size, limit = compact_json_size(fields[key]), settings.OPENINTENT_MAX_JSON_BYTES
+        if size > limit:
+            loc = ("intent_template", "context" if key == "state" else key)
+            raise templates.TemplateError(
+                loc, f"The rendered {key} takes {size} bytes as compact JSON; at most {limit}"
+            )
+    if len(fields["description"]) > settings.OPENINTENT_MAX_TEXT_LENGTH:
+        limit = settings.OPENINTENT_MAX_TEXT_LENGTH
+        raise templates.TemplateError(("intent_template", "description"), f"At most {limit} characters once rendered")
 
 
 def unfinished_duplicate(trigger, intent_type):
@@ -767,20 +794,19 @@ def receive_webhook(path, method, headers, raw_body, query):
 
 
 def parse_body(raw_body):
+    """The call's body as JSON, read as the API reads every body (depth, finite numbers, no NUL characters)."""
     if not raw_body.strip():
         return {}
     try:
-        return json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(
-            [{"type": "json_invalid", "loc": ["body"], "msg": "Not valid JSON", "input": None}]
-        ) from None
+        return decode_json(raw_body)
+    except JSONRefused as refused:
+        error = {"type": refused.kind, "loc": ["body", *refused.loc], "msg": refused.message, "input": None}
+        raise InvalidInput([error]) from None
 
 
 def refuse_past_rate_limit(trigger, now):
-    limit = (trigger.condition or {}).get(
-        "rate_limit_per_minute"
-    ) or settings.OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE
+    default = settings.OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE
+    limit = (trigger.condition or {}).get("rate_limit_per_minute") or default
     recent = TriggerFire.objects.filter(
         trigger_id=trigger.pk, source=FireSource.WEBHOOK, created_at__gt=now - timedelta(minutes=1)
     )

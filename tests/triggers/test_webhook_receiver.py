@@ -185,3 +185,29 @@ def test_a_secret_sealed_under_a_key_no_longer_configured_refuses_calls_without_
     assert response.status_code == 401
     assert "cannot be opened" in response.json()["detail"]
     assert Intent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"amount": 1, "customer": "nul\\u0000here"}', b"[" * 500 + b"]" * 500, b'{"amount": NaN, "customer": "c"}'],
+)
+def test_bodies_the_database_cannot_store_are_422_not_500(api, sender, raw):
+    webhook_trigger(api)
+
+    response = sender.post(
+        "/webhooks/hooks/payments", raw, content_type="application/json", headers=signed_headers(raw)
+    )
+
+    assert response.status_code == 422, response.content
+    assert Intent.objects.count() == 0
+
+
+def test_a_rendered_state_past_the_json_limit_is_422(api, sender, settings):
+    settings.OPENINTENT_MAX_JSON_BYTES = 200
+    webhook_trigger(api)
+
+    response = call_webhook(sender, "/hooks/payments", {"amount": 1, "customer": "c" * 500})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["intent_template", "context"]
+    assert Intent.objects.count() == 0
