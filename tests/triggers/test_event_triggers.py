@@ -210,3 +210,34 @@ def test_queue_deduplication_fires_once_the_unfinished_intent_finishes(api, work
     assert len(runs) == 2
     history = api.get(f"{TRIGGERS}/{trigger['trigger_id']}/history").json()
     assert sorted(entry["outcome"] for entry in history) == ["fired", "fired", "skipped"]
+
+
+def test_a_live_worker_fires_event_triggers_after_the_write_commits(live_server_url, celery_worker):
+    import httpx
+
+    from tests.conftest import wait_for
+
+    api = httpx.Client(base_url=f"{live_server_url}/api/v1", headers={"X-API-Key": "dev-user-key"}, timeout=10)
+    trigger = api.post(
+        "/triggers",
+        json={
+            "name": "Escalate",
+            "type": "event",
+            "condition": {"event": "intent.failed", "filter": {"intent.type": "billing.*"}},
+            "intent_template": {"title": "Escalate {{ event.intent.title }}", "priority": "critical"},
+        },
+    ).json()
+    billing = api.post("/intents", json={"title": "Invoice run", "type": "billing.invoice"}).json()
+    other = api.post("/intents", json={"title": "Ticket", "type": "support.ticket"}).json()
+    for intent in (billing, other):
+        response = api.post(f"/intents/{intent['id']}/status", json={"status": "abandoned"}, headers={"If-Match": "1"})
+        assert response.status_code == 200
+
+    def escalations():
+        return api.get("/intents", params={"trigger_id": trigger["trigger_id"]}).json()["intents"]
+
+    found = wait_for(escalations, timeout=60)
+
+    assert found, "the worker fired nothing within 60 s"
+    assert [(intent["title"], intent["priority"]) for intent in found] == [("Escalate Invoice run", "critical")]
+    assert celery_worker.poll() is None
