@@ -241,3 +241,42 @@ def test_a_live_worker_fires_event_triggers_after_the_write_commits(live_server_
     assert found, "the worker fired nothing within 60 s"
     assert [(intent["title"], intent["priority"]) for intent in found] == [("Escalate Invoice run", "critical")]
     assert celery_worker.poll() is None
+
+
+def test_leases_claimed_and_expired_fire_their_rfc_names(api, worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from intents.models import Lease
+    from intents.tasks import expire_leases
+
+    claimed = event_trigger(api, "lease.claimed", template={"title": "Claimed {{ event.scope }}"})
+    expired = event_trigger(api, "lease.expired", template={"title": "Expired {{ event.scope }}"})
+    source = new_intent(api)
+
+    with worker():
+        response = api.post(
+            f"{INTENTS}/{source['id']}/leases", {"scope": "report", "duration_seconds": 60}, format="json"
+        )
+        assert response.status_code == 200, response.content
+    Lease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with worker():
+        expire_leases()
+
+    assert [i["title"] for i in intents_of(api, claimed["trigger_id"])] == ["Claimed report"]
+    assert [i["title"] for i in intents_of(api, expired["trigger_id"])] == ["Expired report"]
+
+
+def test_an_agent_found_dead_fires_agent_dead(api, worker):
+    from agents.registry.services import sweep_health
+    from tests.agents.test_health import silent_for
+
+    trigger = event_trigger(api, "agent.dead", template={"title": "Replace {{ event.agent_id }}"})
+    assert api.post("/api/v1/agents/register", {"agent_id": "fragile"}, format="json").status_code == 200
+    silent_for("fragile", 3600)
+
+    with worker():
+        sweep_health()
+
+    assert [i["title"] for i in intents_of(api, trigger["trigger_id"])] == ["Replace fragile"]
