@@ -9,6 +9,7 @@ Scheduled and event fires claim their ``(trigger, due time)`` or ``(trigger, eve
 which the database allows once (``TriggerFire``'s unique constraints): each due time and each event fires a trigger
 at most once, however many workers and beat processes run."""
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -645,9 +646,24 @@ def advance(trigger, now):
 
 
 def triggers_listening(names):
-    """Ids of the enabled event triggers listening for any of ``names``."""
-    listening = Trigger.objects.filter(type=TriggerType.EVENT, enabled=True, event__in=names)
-    return list(listening.values_list("pk", flat=True))
+    """Ids of the enabled event triggers listening for any of ``names``.
+
+    Asked after every committed event, so in SQL composed once per database and number of names: through the ORM
+    the same query cost nearly a millisecond of CPU per write, most of it composing the statement."""
+    names = sorted(names)
+    with connection.cursor() as cursor:
+        cursor.execute(listening_sql(connection.alias, len(names)), [str(TriggerType.EVENT), True, *names])
+        return [Trigger._meta.pk.to_python(row[0]) for row in cursor.fetchall()]
+
+
+@functools.cache
+def listening_sql(alias, count):
+    quote = connections[alias].ops.quote_name
+    placeholders = ", ".join(["%s"] * count)
+    return (
+        f"SELECT {quote('id')} FROM {quote(Trigger._meta.db_table)} WHERE {quote('type')} = %s "
+        f"AND {quote('enabled')} = %s AND {quote('event')} IN ({placeholders})"
+    )
 
 
 def fire_for_event(trigger_id, event_id):
