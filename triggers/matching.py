@@ -36,6 +36,16 @@ def names_of(event_type, payload):
     return names
 
 
+def occurrence(event):
+    """What an event stands for, once: the event itself, except an agent's transition, which the registry logs on
+    the log of each intent the agent works on (the same payload each time) and which is one happening."""
+    payload = event.payload or {}
+    if event.event_type == EventType.AGENT_LIFECYCLE and payload.get("agent_id"):
+        parts = (payload.get("agent_id"), payload.get("version"), payload.get("new_status"), payload.get("timestamp"))
+        return "agent:" + ":".join(str(part) for part in parts)[:290]
+    return f"event:{event.pk}"
+
+
 def document(event, intent):
     """What a filter and a template's ``event.*`` read: the payload's keys at the top, the RFC's names for the
     status change (``from_state``, ``to_state``), and the event's own fields and its intent's (``intent.type``)."""

@@ -99,9 +99,9 @@ class FireOutcome(models.TextChoices):
 
 
 class TriggerFire(models.Model):
-    """One fire of a trigger, or one refused fire. Each (trigger, due time) and each (trigger, event) can be recorded
-    once only: the unique constraints are what makes a scheduled or event fire happen exactly once, however many
-    workers try."""
+    """One fire of a trigger, or one refused fire. Each (trigger, due time) and each (trigger, occurrence) can be
+    recorded once only: the unique constraints are what makes a scheduled or event fire happen exactly once, however
+    many workers try."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     trigger_id = models.UUIDField(db_index=True)
@@ -111,6 +111,9 @@ class TriggerFire(models.Model):
     outcome = models.CharField(max_length=20, choices=FireOutcome.choices)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     event_id = models.BigIntegerField(null=True, blank=True)
+    # What an event fire answered: the event, or, for an agent's transition (logged once on each intent the agent
+    # works on), the transition itself. Each is fired once per trigger.
+    occurrence = models.CharField(max_length=300, null=True, blank=True)
     intent_id = models.UUIDField(null=True, blank=True)
     # The unfinished intent that made deduplication skip or queue this fire.
     duplicate_of = models.UUIDField(null=True, blank=True)
@@ -133,7 +136,7 @@ class TriggerFire(models.Model):
                 name="fire_once_per_due_time",
             ),
             models.UniqueConstraint(
-                fields=["trigger_id", "event_id"], condition=Q(event_id__isnull=False), name="fire_once_per_event"
+                fields=["trigger_id", "occurrence"], condition=Q(occurrence__isnull=False), name="fire_once_per_event"
             ),
             models.UniqueConstraint(fields=["trigger_id"], condition=Q(outcome="queued"), name="fire_queue_depth_one"),
         ]

@@ -29,8 +29,9 @@ from intents.models import Intent, IntentStatus
 from openintent_site.api import JSONRefused, compact_json_size, decode_json, nul_location, wire_datetime
 from openintent_site.errors import Conflict, DomainError, InvalidInput, LimitReached, NotAuthenticated, NotFound
 from openintent_site.events import EventType, append_event
+from openintent_site.models import IntentEvent
 
-from . import schedule, templates
+from . import matching, schedule, templates
 from .models import Deduplication, FireOutcome, FireSource, Trigger, TriggerFire, TriggerType, WebhookReceipt
 
 logger = logging.getLogger(__name__)
@@ -436,6 +437,7 @@ def fire_locked(trigger, source, actor, now, inputs, *, scheduled_for=None, even
         outcome=FireOutcome.FIRED,
         scheduled_for=scheduled_for,
         event_id=event.pk if event is not None else None,
+        occurrence=matching.occurrence(event) if event is not None else None,
         actor=actor,
         created_at=now,
     )
@@ -548,6 +550,7 @@ def record_failure(trigger_id, source, actor, now, error, scheduled_for=None, ev
         outcome=FireOutcome.FAILED,
         scheduled_for=scheduled_for,
         event_id=event.pk if event is not None else None,
+        occurrence=matching.occurrence(event) if event is not None else None,
         actor=actor,
         detail=error,
         created_at=now,
@@ -668,10 +671,6 @@ def listening_sql(alias, count):
 
 def fire_for_event(trigger_id, event_id):
     """Fire an event trigger for one committed event if its filter matches; at most once per (trigger, event)."""
-    from openintent_site.models import IntentEvent
-
-    from . import matching
-
     now = timezone.now()
     event = IntentEvent.objects.filter(pk=event_id).first()
     if event is None:

@@ -280,3 +280,27 @@ def test_an_agent_found_dead_fires_agent_dead(api, worker):
         sweep_health()
 
     assert [i["title"] for i in intents_of(api, trigger["trigger_id"])] == ["Replace fragile"]
+
+
+def test_an_agent_dying_while_on_two_intents_fires_once(api, worker):
+    from agents.registry.services import sweep_health
+    from tests.agents.test_health import silent_for
+
+    trigger = event_trigger(api, "agent.dead", template={"title": "Replace {{ event.agent_id }}"})
+    assert api.post("/api/v1/agents/register", {"agent_id": "busy"}, format="json").status_code == 200
+    for title in ("One", "Two"):
+        intent = new_intent(api, title=title)
+        api.post(f"{INTENTS}/{intent['id']}/agents", {"agent_id": "busy"}, format="json")
+    silent_for("busy", 3600)
+
+    with worker():
+        sweep_health()
+
+    lifecycle = [
+        event
+        for intent in api.get(INTENTS, {"q": "", "limit": 10}).json()["intents"]
+        for event in api.get(f"{INTENTS}/{intent['id']}/events", {"event_type": "agent.lifecycle"}).json()
+        if event["payload"]["new_status"] == "dead"
+    ]
+    assert len(lifecycle) == 2  # the transition is on the log of each intent the agent worked on
+    assert [i["title"] for i in intents_of(api, trigger["trigger_id"])] == ["Replace busy"]
