@@ -137,6 +137,9 @@ def check_text(text, allowed, loc):
             raise TemplateError(loc, f"Unknown filter '{node.name}'; the filters are: {', '.join(sorted(FILTERS))}")
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             raise TemplateError(loc, f"Attribute '{node.attr}' may not be read")
+        key = node.arg.value if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) else None
+        if isinstance(key, str) and key.startswith("_"):
+            raise TemplateError(loc, f"Attribute '{key}' may not be read")
     unknown = meta.find_undeclared_variables(tree) - allowed
     if unknown:
         raise TemplateError(

@@ -86,6 +86,8 @@ def test_create_refuses_bad_input_naming_the_field(api, fields, loc):
         ({"title": "Hi {{ body.name }}"}, ["body", "intent_template", "title"], "Unknown name body"),
         ({"title": "{% for x in event %}x{% endfor %}"}, ["body", "intent_template", "title"], "Only {{ expression }}"),
         ({"title": "{{ trigger.__class__ }}"}, ["body", "intent_template", "title"], "may not be read"),
+        ({"title": "{{ trigger['__class__'] }}"}, ["body", "intent_template", "title"], "may not be read"),
+        ({"title": "{{ trigger.name.__class__.__mro__ }}"}, ["body", "intent_template", "title"], "may not be read"),
         ({"title": "{{ trigger.name.upper() }}"}, ["body", "intent_template", "title"], "Call"),
         ({"title": "{{ 'x' * 1000000000 }}"}, ["body", "intent_template", "title"], "Mul"),
         ({"title": "{{ trigger.name | attr('x') }}"}, ["body", "intent_template", "title"], "Unknown filter"),

@@ -211,3 +211,13 @@ def test_a_rendered_state_past_the_json_limit_is_422(api, sender, settings):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["intent_template", "context"]
     assert Intent.objects.count() == 0
+
+
+def test_template_syntax_in_a_call_is_data_never_rendered(api, sender):
+    webhook_trigger(api)
+
+    response = call_webhook(sender, "/hooks/payments", {"amount": "{{ 7 * 7 }}", "customer": "{% raw %}x"})
+
+    assert response.status_code == 202
+    state = api.get(f"/api/v1/intents/{response.json()['intent_id']}").json()["state"]
+    assert state == {"amount": "{{ 7 * 7 }}", "customer": "{% raw %}x"}
