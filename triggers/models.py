@@ -145,6 +145,21 @@ class TriggerFire(models.Model):
         return f"{self.trigger_name} {self.outcome} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
+class PendingEventFire(models.Model):
+    """An event an event trigger listens for, whose fire task was queued and has not run yet. The task removes it;
+    one left behind (the broker was down, the task lost) is fired by the scheduler's tick instead."""
+
+    trigger_id = models.UUIDField()
+    event_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trigger_id", "event_id"], name="pending_event_fire_once")]
+
+    def __str__(self):
+        return f"event {self.event_id} for trigger {self.trigger_id}"
+
+
 class WebhookReceipt(models.Model):
     """A signature accepted by a webhook trigger, remembered while its timestamp is fresh: the same signed request
     sent again is a replay, refused by the unique constraint."""

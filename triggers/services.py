@@ -32,7 +32,16 @@ from openintent_site.events import EventType, append_event
 from openintent_site.models import IntentEvent
 
 from . import matching, schedule, templates
-from .models import Deduplication, FireOutcome, FireSource, Trigger, TriggerFire, TriggerType, WebhookReceipt
+from .models import (
+    Deduplication,
+    FireOutcome,
+    FireSource,
+    PendingEventFire,
+    Trigger,
+    TriggerFire,
+    TriggerType,
+    WebhookReceipt,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +318,7 @@ def delete_trigger(trigger_id, actor):
         outcome=FireOutcome.SKIPPED, detail="The trigger was deleted while this fire was queued", context=None
     )
     WebhookReceipt.objects.filter(trigger_id=trigger.pk).delete()
+    PendingEventFire.objects.filter(trigger_id=trigger.pk).delete()
     trigger_id = trigger.pk
     trigger.delete()
     return trigger_id
@@ -691,6 +701,22 @@ def fire_for_event(trigger_id, event_id):
     except BACKGROUND_FAILURES as error:
         record_failure(trigger_id, FireSource.EVENT, "trigger", now, error.message, event=event)
         return None
+
+
+# How long an event's fire task may take to run before the tick takes it for lost and fires the event itself.
+LOST_EVENT_FIRE_GRACE = timedelta(minutes=1)
+
+
+def fire_lost_event_fires(now=None, batch_size=200):
+    """Fire the events whose fire task was queued long ago and never ran (once each: a fire is claimed per event)."""
+    now = now or timezone.now()
+    lost = PendingEventFire.objects.filter(created_at__lte=now - LOST_EVENT_FIRE_GRACE).order_by("created_at")
+    done = 0
+    for pending in list(lost[:batch_size]):
+        fire_for_event(pending.trigger_id, pending.event_id)
+        pending.delete()
+        done += 1
+    return done
 
 
 # Queued fires ------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from intents.models import Intent, IntentStatus
 from openintent_site.events import EventType
 
 from . import matching, services
-from .models import FireOutcome, TriggerFire
+from .models import FireOutcome, PendingEventFire, TriggerFire
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,11 @@ def fire_due_triggers():
     """Fire the schedule triggers whose due time has come (each due time once, whoever else runs this)."""
     fired = services.fire_due()
     services.forget_old_receipts()
+    recovered = services.fire_lost_event_fires()
     if fired:
         logger.info("fired %d scheduled triggers", len(fired))
+    if recovered:
+        logger.info("fired %d event triggers whose task was lost", recovered)
     return len(fired)
 
 
@@ -32,6 +35,7 @@ def fire_due_triggers():
 def fire_event_trigger(trigger_id, event_id):
     """Fire an event trigger for a committed event, if its filter matches (once per trigger and event)."""
     fired = services.fire_for_event(trigger_id, event_id)
+    PendingEventFire.objects.filter(trigger_id=trigger_id, event_id=event_id).delete()
     return str(fired.record.outcome) if fired else None
 
 
@@ -47,7 +51,13 @@ def on_event_committed(sender, event, **kwargs):
     intent that just finished was holding back. The write has committed and its answer is on the way: a failure
     here (the broker down) is logged, never raised."""
     try:
-        for trigger_id in services.triggers_listening(matching.names_of(event.event_type, event.payload or {})):
+        listening = services.triggers_listening(matching.names_of(event.event_type, event.payload or {}))
+        if listening:
+            # Recorded first: should the task be lost, the scheduler's tick fires the event instead.
+            PendingEventFire.objects.bulk_create(
+                [PendingEventFire(trigger_id=pk, event_id=event.pk) for pk in listening], ignore_conflicts=True
+            )
+        for trigger_id in listening:
             fire_event_trigger.delay(str(trigger_id), event.pk)
         finished = event.event_type == EventType.STATUS_CHANGED and event.payload.get("status") in FINISHED
         if finished and TriggerFire.objects.filter(outcome=FireOutcome.QUEUED).exists():

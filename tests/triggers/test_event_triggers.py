@@ -304,3 +304,45 @@ def test_an_agent_dying_while_on_two_intents_fires_once(api, worker):
     ]
     assert len(lifecycle) == 2  # the transition is on the log of each intent the agent worked on
     assert [i["title"] for i in intents_of(api, trigger["trigger_id"])] == ["Replace busy"]
+
+
+def test_an_event_whose_fire_task_was_lost_is_fired_by_the_tick_once(api, worker, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from triggers import tasks
+    from triggers.models import PendingEventFire
+
+    trigger = event_trigger(api, "intent.created", filter={"intent.title": "Source"})
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.fire_event_trigger, "delay", broker_down)
+        with worker():
+            source = new_intent(api)
+    assert source["id"]
+    assert intents_of(api, trigger["trigger_id"]) == []
+    tasks.fire_due_triggers()  # too early: the task may still be on its way
+    assert intents_of(api, trigger["trigger_id"]) == []
+
+    PendingEventFire.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    tasks.fire_due_triggers()
+    tasks.fire_due_triggers()
+
+    assert len(intents_of(api, trigger["trigger_id"])) == 1
+    assert not PendingEventFire.objects.exists()
+
+
+def test_a_fire_task_that_ran_leaves_nothing_pending(api, worker):
+    from triggers.models import PendingEventFire
+
+    trigger = event_trigger(api, "intent.created", filter={"intent.title": "Source"})
+
+    with worker():
+        new_intent(api)
+
+    assert len(intents_of(api, trigger["trigger_id"])) == 1
+    assert not PendingEventFire.objects.exists()
