@@ -20,10 +20,12 @@ IMPLEMENTED_RFCS = [
     "0014",
     "0015",
     "0016",
+    "0017",
 ]
 # Served, with parts the README lists under "Not done yet": RFC-0015's working-memory archival on task completion,
-# coordinator read access and encryption at rest.
-PARTIAL_RFCS = {"0015"}
+# coordinator read access and encryption at rest; RFC-0017's namespace trigger policies (§7), IP allowlists and
+# privileged trigger creation.
+PARTIAL_RFCS = {"0015", "0017"}
 CAPABILITIES = [
     "intents",
     "events",
@@ -47,6 +49,7 @@ CAPABILITIES = [
     "tools",
     "tasks",
     "plans",
+    "triggers",
 ]
 FEATURES = {
     "intents": True,
@@ -71,6 +74,7 @@ FEATURES = {
     "tools": True,
     "tasks": True,
     "plans": True,
+    "triggers": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -92,6 +96,7 @@ RFC_FILES = {
     "0015": "0015-agent-memory-persistent-state.md",
     "0014": "0014-credential-vaults-tool-scoping.md",
     "0012": "0012-task-decomposition-planning.md",
+    "0017": "0017-triggers-reactive-scheduling.md",
 }
 
 

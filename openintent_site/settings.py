@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "intents",
     "agents",
     "governance",
+    "triggers",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.real("OPENINTENT_TASK_SWEEP_SECONDS", 5.0, minimum=0),
     },
     "time-out-checkpoints": {"task": "intents.tasks.time_out_checkpoints", "schedule": 60.0},
+    # RFC-0017: schedule triggers whose due time has come fire (each due time once, however many beats and workers).
+    "fire-due-triggers": {
+        "task": "triggers.tasks.fire_due_triggers",
+        "schedule": env.real("OPENINTENT_TRIGGER_TICK_SECONDS", 5.0, minimum=0),
+    },
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.
@@ -350,3 +356,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}},
 }
+# Triggers (RFC-0017, the triggers app). Beat looks for due schedule triggers every OPENINTENT_TRIGGER_TICK_SECONDS
+# (in CELERY_BEAT_SCHEDULE above); a due time found later than the misfire grace (the scheduler was down) is
+# recorded as missed and not fired, so nothing is backfilled. Event triggers cascade at most
+# OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH deep. A webhook call's signature timestamp may be at most
+# OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS away from the server's clock, and a webhook trigger takes at most
+# OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE calls a minute unless its condition sets rate_limit_per_minute.
+OPENINTENT_TRIGGER_MISFIRE_GRACE_SECONDS = env.integer("OPENINTENT_TRIGGER_MISFIRE_GRACE_SECONDS", 300, minimum=1)
+OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH = env.integer("OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH", 10, minimum=1)
+OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS = env.integer(
+    "OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1
+)
+OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE = env.integer("OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE", 60, minimum=1)

@@ -38,6 +38,7 @@ CAPABILITY_ROUTES = {
     "memory": "/api/v1/memory",
     "vaults": "/api/v1/vaults",
     "tools": "/api/v1/tools/invoke",
+    "triggers": "/api/v1/triggers/{id}/fire",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -54,10 +55,11 @@ RFC_ROUTES = {
     "0014": "/api/v1/grants",
     "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
+    "0017": "/api/v1/triggers/{id}/history",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"coordinators", "triggers"}
+NOT_IMPLEMENTED = {"coordinators"}
 
 
 def served(path):
