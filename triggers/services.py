@@ -197,12 +197,17 @@ def check_template(template, trigger_type, namespace, deduplication):
         raise invalid(("intent_template", "type"), f"Deduplication '{deduplication}' needs the template's type")
 
 
+def secret_context(trigger_pk):
+    # The associated data a webhook secret is sealed with: it opens on its own trigger's row only.
+    return f"trigger:{trigger_pk}"
+
+
 def seal_secret(trigger, secret):
-    return crypto.seal(secret.encode(), f"trigger:{trigger.pk}")
+    return crypto.seal(secret.encode(), secret_context(trigger.pk))
 
 
 def open_secret(trigger):
-    return crypto.open_sealed(trigger.sealed_secret, f"trigger:{trigger.pk}").decode()
+    return crypto.open_sealed(trigger.sealed_secret, secret_context(trigger.pk)).decode()
 
 
 def reschedule(trigger, now):

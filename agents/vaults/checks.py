@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from openintent_site.startup import SERVER_START
 
-from . import crypto
+from . import crypto, sealed
 
 
 @checks.register(checks.Tags.security, SERVER_START)
@@ -26,10 +26,8 @@ def vault_keys(app_configs=None, **kwargs):
 
 def doctor(database_ok):
     """``manage.py doctor``'s look at the vault keys: configured, able to seal and open, and holding the key of every
-    sealed credential."""
+    sealed value (credentials, webhook secrets: every column registered in ``sealed.py``)."""
     from openintent_site.doctor import ok, problem, skipped
-
-    from .models import Credential
 
     try:
         newest, keys = crypto.keyring()
@@ -37,23 +35,27 @@ def doctor(database_ok):
     except ImproperlyConfigured:
         # agents.E001 among Django's system checks says what is missing.
         return [skipped("vault keys", "not checked further: no usable vault key (see configuration)")]
-    found = ok("vault keys", f"{len(keys)} key(s), sealing under {newest.key_id}")
-    if not database_ok:
-        return [found, skipped("credentials", "not checked: the database is not usable")]
-    sealed = Credential.objects.exclude(sealed_material="")
-    unopenable = sealed
-    for key_id in keys:
-        unopenable = unopenable.exclude(sealed_material__startswith=f"{crypto.FORMAT}.{key_id}.")
-    lost = unopenable.count()
-    if lost:
-        return [
-            found,
-            problem(
-                "credentials",
-                f"{lost} credential(s) are sealed under a key that is not configured, so the tool proxy cannot use "
-                "them: put that key back in OPENINTENT_VAULT_KEYS (after the newest), or rotate their material.",
-            ),
-        ]
-    older = sealed.exclude(sealed_material__startswith=f"{crypto.FORMAT}.{newest.key_id}.").count()
-    note = f"; {older} still under an older key (`manage.py rotatevaultkey` re-seals them)" if older else ""
-    return [found, ok("credentials", f"{sealed.count()} sealed credential(s) open with the configured keys{note}")]
+    found = [ok("vault keys", f"{len(keys)} key(s), sealing under {newest.key_id}")]
+    for column in sealed.columns():
+        if not database_ok:
+            found.append(skipped(column.plural, "not checked: the database is not usable"))
+            continue
+        unopenable = column.sealed()
+        for key_id in keys:
+            unopenable = unopenable.exclude(**column.under(key_id))
+        lost = unopenable.count()
+        if lost:
+            found.append(
+                problem(
+                    column.plural,
+                    f"{lost} {column.noun}(s) are sealed under a key that is not configured, so they cannot be "
+                    "used: put that key back in OPENINTENT_VAULT_KEYS (after the newest), or set them again.",
+                )
+            )
+            continue
+        older = column.sealed().exclude(**column.under(newest.key_id)).count()
+        note = f"; {older} still under an older key (`manage.py rotatevaultkey` re-seals them)" if older else ""
+        found.append(
+            ok(column.plural, f"{column.sealed().count()} sealed {column.noun}(s) open with the configured keys{note}")
+        )
+    return found

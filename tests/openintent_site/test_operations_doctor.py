@@ -178,7 +178,7 @@ def test_credentials_sealed_under_a_key_no_longer_configured_are_named(api, sett
     settings.OPENINTENT_VAULT_KEYS = [new]
     _, err = run_doctor()
     assert lines_of(err, "PROBLEM")["credentials"].startswith(
-        "1 credential(s) are sealed under a key that is not configured, so the tool proxy cannot use them"
+        "1 credential(s) are sealed under a key that is not configured, so they cannot be used"
     )
 
     settings.OPENINTENT_VAULT_KEYS = [new, old]

@@ -221,3 +221,45 @@ def test_template_syntax_in_a_call_is_data_never_rendered(api, sender):
     assert response.status_code == 202
     state = api.get(f"/api/v1/intents/{response.json()['intent_id']}").json()["state"]
     assert state == {"amount": "{{ 7 * 7 }}", "customer": "{% raw %}x"}
+
+
+def test_rotatevaultkey_reseals_webhook_secrets_so_calls_verify_once_the_old_key_is_gone(api, sender, settings):
+    from django.core.management import call_command
+
+    from agents.vaults import crypto
+    from triggers.models import Trigger
+
+    old, new = crypto.generate_key(), crypto.generate_key()
+    settings.OPENINTENT_VAULT_KEYS = [old]
+    hook = webhook_trigger(api)
+    settings.OPENINTENT_VAULT_KEYS = [new, old]
+    new_id = crypto.newest_key_id()
+
+    call_command("rotatevaultkey")
+
+    assert Trigger.objects.get(pk=hook["trigger_id"]).sealed_secret.startswith(f"v1.{new_id}.")
+    settings.OPENINTENT_VAULT_KEYS = [new]
+    response = call_webhook(sender, "/hooks/payments", PAYMENT)
+    assert response.status_code == 202, response.content
+    assert Intent.objects.count() == 1
+
+
+def test_doctor_names_webhook_secrets_sealed_under_a_key_no_longer_configured(api, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from agents.vaults import crypto
+
+    old, new = crypto.generate_key(), crypto.generate_key()
+    settings.OPENINTENT_VAULT_KEYS = [old]
+    webhook_trigger(api)
+    settings.OPENINTENT_VAULT_KEYS = [new]
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("doctor", stdout=out, stderr=err)
+
+    [line] = [line for line in err.getvalue().splitlines() if "webhook secrets" in line]
+    assert line.split()[:3] == ["PROBLEM", "webhook", "secrets"]
+    assert "1 webhook secret(s) are sealed under a key that is not configured, so they cannot be used" in line
