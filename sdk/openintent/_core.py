@@ -14,6 +14,7 @@ import asyncio
 import functools
 import inspect
 import json as jsonlib
+import os
 import random
 import ssl
 import time
@@ -273,7 +274,7 @@ class Transport:
         self.max_backoff = max_backoff
         self._extra_headers = dict(headers or {})
         # What the client's own httpx clients (this one's, and each stream's) are built with.
-        self.http_options: dict[str, Any] = {"verify": verify, "trust_env": trust_env}
+        self.http_options: dict[str, Any] = {"verify": _tls(verify), "trust_env": trust_env}
         if proxy is not None:
             self.http_options["proxy"] = proxy
         self._owns_http = http_client is None
@@ -344,6 +345,16 @@ class Transport:
         # Redirects are not followed: a redirected write would be re-sent as a GET (301/302) or silently to
         # another server; finish() names the new address instead.
         return {"timeout": self.timeout, "follow_redirects": False, **self.http_options}
+
+
+def _tls(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it: a CA bundle file or directory becomes an SSL context (httpx no longer takes
+    paths)."""
+    if not isinstance(verify, str):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 def _response(raw: httpx.Response) -> Response:
