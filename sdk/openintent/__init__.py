@@ -1,5 +1,6 @@
 """Python SDK for the OpenIntent Coordination Protocol: typed sync and async clients."""
 
+from ._packaging import warn_if_shadowed
 from ._version import __version__
 from .client import AsyncOpenIntentClient, OpenIntentClient
 from .exceptions import (
@@ -100,6 +101,8 @@ from .streaming import (
     SSEStream,
     SSESubscription,
 )
+
+warn_if_shadowed()
 
 __all__ = [
     "__version__",

@@ -291,7 +291,7 @@ class Transport:
             "X-API-Key": self.api_key,
             "X-Agent-ID": self.agent_id,
             "Accept": "application/json",
-            "User-Agent": f"openintent-python/{__version__}",
+            "User-Agent": f"openintent-django/{__version__} (python)",
             **self._extra_headers,
         }
 
