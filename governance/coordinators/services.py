@@ -46,7 +46,8 @@ MAX_CHAIN = 10
 
 
 class GuardrailViolation(Conflict):
-    """A request that would break a coordinator's guardrail: refused (409, ``error: guardrail_violation``)."""
+    """A request that would break a coordinator's guardrail: refused (409, ``error: guardrail_violation``). Nothing in
+    the body says "lease", which would make the 0.9.1 client raise LeaseConflictError."""
 
     def __init__(self, lease, guardrail, attempted_value, limit):
         super().__init__(
@@ -57,7 +58,6 @@ class GuardrailViolation(Conflict):
             attempted_value=attempted_value,
             limit=limit,
             coordinator_id=lease.agent_id,
-            coordinator_lease_id=str(lease.pk),
         )
 
 
