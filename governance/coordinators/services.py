@@ -811,17 +811,17 @@ def sweep(batch_size=200, now=None):
     for pk in live.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size]:
         expire(pk, now)
         counts["expired"] += 1
-    silent = CoordinatorLease.objects.filter(status=CoordinatorStatus.ACTIVE, unresponsive_at__lte=now)
+    # A person holding the role (a supervisor who took it over) is the end of the chain: not watched by heartbeats.
+    watched = CoordinatorLease.objects.exclude(coordinator_type=CoordinatorType.HUMAN)
+    silent = watched.filter(status=CoordinatorStatus.ACTIVE, unresponsive_at__lte=now)
     for pk in silent.values_list("pk", flat=True)[:batch_size]:
         mark_unresponsive(pk, now)
         counts["unresponsive"] += 1
-    gone = CoordinatorLease.objects.filter(
-        status__in=[CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE], failover_at__lte=now
-    )
+    gone = watched.filter(status__in=[CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE], failover_at__lte=now)
     for pk in gone.values_list("pk", flat=True)[:batch_size]:
         if fail_over(pk, now):
             counts["failed_over"] += 1
-    dead = CoordinatorLease.objects.filter(
+    dead = watched.filter(
         status__in=[CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE],
         agent_id__in=Agent.objects.filter(status=AgentStatus.DEAD).values("agent_id"),
     )

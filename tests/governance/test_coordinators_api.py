@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.registry.models import Agent
 from governance.coordinators import services
 from governance.coordinators.models import CoordinatorLease
 from tests.conftest import client_for, event_log, new_intent
@@ -170,6 +171,21 @@ def test_without_a_healthy_pool_the_supervisor_takes_the_role(api, person_api, i
 
     new = api.get(f"{COORDINATORS}/{get_lease(api, lease)['successor_id']}").json()
     assert (new["agent_id"], new["coordinator_type"], new["status"]) == (SUPERVISOR, "human", "active")
+    # The person at the end of the chain sends no heartbeats and is not failed over.
+    services.sweep(now=granted + timedelta(hours=1))
+    assert get_lease(api, new)["status"] == "active"
+
+
+def test_a_coordinator_the_registry_found_dead_fails_over_at_once(api, person_api, intent):
+    register = api.post("/api/v1/agents/register", {"agent_id": "agent-research"}, format="json")
+    assert register.status_code == 200, register.content
+    lease = grant(api, intent, heartbeat_interval_seconds=3600)
+    Agent.objects.filter(pk="agent-research").update(status="dead")
+
+    services.sweep()
+
+    old = get_lease(api, lease)
+    assert (old["status"], old["status_reason"]) == ("failed_over", "agent_dead")
 
 
 def test_a_heartbeat_brings_an_unresponsive_coordinator_back(api, person_api, intent):
