@@ -1,5 +1,5 @@
 """The websocket transport of the streams (``/ws/{intents|agents|portfolios}/{id}``), on the ``websockets``
-library (``pip install openintent[websocket]``), which is imported only when a websocket stream connects.
+library (``pip install openintent-django[websocket]``), which is imported only when a websocket stream connects.
 
 The server sends each event as a text frame ``{"id", "event", "data"}`` and refuses a connection with one
 ``{"error": {...}}`` frame followed by close code 4000 + the HTTP status (4401, 4403, 4404). A refusal maps to the
@@ -31,7 +31,8 @@ def require_websockets() -> None:
         import websockets  # noqa: F401
     except ImportError as exc:  # pragma: no cover - the test environment has it
         raise ImportError(
-            "The websocket transport needs the websockets package: pip install 'openintent[websocket]'"
+            "The websocket transport needs the websockets package: pip install 'openintent-django[websocket]' "
+            "(or './sdk[websocket]' from the repository)"
         ) from exc
 
 
