@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -50,6 +51,21 @@ def websocket_url(stream: _Stream) -> str:
 def _headers(stream: _Stream) -> dict[str, str]:
     skipped = {"accept", "cache-control", "last-event-id"}
     return {name: value for name, value in stream.request_headers().items() if name.lower() not in skipped}
+
+
+def _tls(stream: _Stream, url: str) -> dict[str, Any]:
+    """The ``ssl`` argument of a ``wss://`` connection, from the client's ``verify`` (as its SSE streams use it)."""
+    if not url.startswith("wss://"):
+        return {}
+    verify = stream.http_options.get("verify", True)
+    if isinstance(verify, ssl.SSLContext):
+        return {"ssl": verify}
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return {"ssl": context}
+    return {}
 
 
 def _frame(text: str | bytes) -> SSEEvent | dict[str, Any]:
@@ -102,9 +118,11 @@ def sync_connection(stream: _Stream) -> Generator[SSEEvent, None, None]:
 
     stream._resume.attempts += 1
     try:
+        url = websocket_url(stream)
         connection = connect(
-            websocket_url(stream),
+            url,
             additional_headers=_headers(stream),
+            **_tls(stream, url),
             open_timeout=stream.connect_timeout,
             ping_interval=PING_SECONDS,
             ping_timeout=stream.timeout,
@@ -142,9 +160,11 @@ async def async_connection(stream: _Stream) -> AsyncGenerator[SSEEvent, None]:
 
     stream._resume.attempts += 1
     try:
+        url = websocket_url(stream)
         connection = await connect(
-            websocket_url(stream),
+            url,
             additional_headers=_headers(stream),
+            **_tls(stream, url),
             open_timeout=stream.connect_timeout,
             ping_interval=PING_SECONDS,
             ping_timeout=stream.timeout,
