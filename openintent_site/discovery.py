@@ -17,6 +17,7 @@ IMPLEMENTED_RFCS = [
     "0010",
     "0011",
     "0012",
+    "0013",
     "0014",
     "0015",
     "0016",
@@ -50,6 +51,7 @@ CAPABILITIES = [
     "tasks",
     "plans",
     "triggers",
+    "coordinators",
 ]
 FEATURES = {
     "intents": True,
@@ -75,6 +77,7 @@ FEATURES = {
     "tasks": True,
     "plans": True,
     "triggers": True,
+    "coordinators": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -97,6 +100,7 @@ RFC_FILES = {
     "0014": "0014-credential-vaults-tool-scoping.md",
     "0012": "0012-task-decomposition-planning.md",
     "0017": "0017-triggers-reactive-scheduling.md",
+    "0013": "0013-coordinator-governance.md",
 }
 
 

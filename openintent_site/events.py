@@ -110,6 +110,18 @@ class EventType(models.TextChoices):
     TRIGGER_FIRED = "trigger.fired"
     TRIGGER_SKIPPED = "trigger.skipped"
     TRIGGER_CASCADE_LIMIT = "trigger.cascade_limit"
+    # RFC-0013 coordinators: only the names the 0.9.1 client's EventType reads back. A lease's grant and end are
+    # logged as lease_acquired / lease_released, guardrail hits are kept by governance (GuardrailHit), a budget
+    # warning is a budget_alert and a supervisor's plan review a decision_recorded.
+    COORDINATOR_DECISION = "coordinator.decision"
+    COORDINATOR_HEARTBEAT = "coordinator.heartbeat"
+    COORDINATOR_PAUSED = "coordinator.paused"
+    COORDINATOR_RESUMED = "coordinator.resumed"
+    COORDINATOR_REPLACED = "coordinator.replaced"
+    COORDINATOR_UNRESPONSIVE = "coordinator.unresponsive"
+    COORDINATOR_FAILED_OVER = "coordinator.failed_over"
+    COORDINATOR_HANDOFF = "coordinator.handoff"
+    COORDINATOR_GUARDRAILS_UPDATED = "coordinator.guardrails_updated"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -149,7 +161,7 @@ SERVER_ONLY = frozenset(
         EventType.TRIGGER_SKIPPED,
         EventType.TRIGGER_CASCADE_LIMIT,
         # Tasks and plans move only through their routes, which log each move.
-        *(kind for kind in EventType if kind.value.startswith(("task.", "plan."))),
+        *(kind for kind in EventType if kind.value.startswith(("task.", "plan.", "coordinator."))),
     }
 )
 

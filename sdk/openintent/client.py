@@ -12,6 +12,9 @@ from typing import Any
 
 from ._api import OpenIntentAPI
 from ._core import AsyncTransport, SyncTransport
+from ._infrastructure import InfrastructureAPI
+from ._namespaces import Namespaces
+from ._orchestration import OrchestrationAPI
 from ._subscribe import StreamAPI
 from .exceptions import OpenIntentError
 from .models import Intent, IntentLease, IntentStatus
@@ -21,11 +24,18 @@ __all__ = ["OpenIntentClient", "AsyncOpenIntentClient"]
 _CLIENT_DOC = """
 
     ``OpenIntentClient(base_url, api_key, agent_id="anonymous", timeout=30.0, *, max_retries=3,
-    backoff_factor=0.25, max_backoff=10.0, headers=None)``
+    backoff_factor=0.25, max_backoff=10.0, headers=None, verify=True, proxy=None, trust_env=True,
+    http_client=None)``
 
     Every request carries ``X-API-Key`` and ``X-Agent-ID``. Idempotent calls (GET, PUT, DELETE) are retried
     ``max_retries`` times on connection errors, 5xx and 429 (honouring ``Retry-After``) with exponential
     backoff and jitter; POST and PATCH calls are never retried.
+
+    ``verify`` is ``False``, a CA bundle (file or directory) or an ``ssl.SSLContext``; ``proxy`` an
+    ``http://``/``https://`` proxy URL (or ``httpx.Proxy``); with ``trust_env`` the ``HTTP(S)_PROXY`` and
+    ``SSL_CERT_FILE`` variables apply. ``http_client`` is your own ``httpx.Client`` (``httpx.AsyncClient`` for
+    the async client), used as it is configured and left open on ``close()``. Redirects are never followed: a
+    redirect, an HTML page or JSON that is not the expected object raises ``UnexpectedResponseError``.
 """
 
 
@@ -33,7 +43,7 @@ def _renew_interval(duration_seconds: int, renew_every: float | None) -> float:
     return renew_every if renew_every is not None else max(duration_seconds / 2, 0.1)
 
 
-class OpenIntentClient(OpenIntentAPI, StreamAPI, SyncTransport):
+class OpenIntentClient(OpenIntentAPI, OrchestrationAPI, InfrastructureAPI, Namespaces, StreamAPI, SyncTransport):
     """Synchronous client. A context manager; ``close()`` releases its connections.""" + _CLIENT_DOC
 
     @contextlib.contextmanager
@@ -102,7 +112,7 @@ class OpenIntentClient(OpenIntentAPI, StreamAPI, SyncTransport):
             cursor = page.next_cursor
 
 
-class AsyncOpenIntentClient(OpenIntentAPI, StreamAPI, AsyncTransport):
+class AsyncOpenIntentClient(OpenIntentAPI, OrchestrationAPI, InfrastructureAPI, Namespaces, StreamAPI, AsyncTransport):
     """Asynchronous client: every API method returns a coroutine. An async context manager; ``await close()``
     releases its connections.""" + _CLIENT_DOC.replace("OpenIntentClient(", "AsyncOpenIntentClient(")
 
