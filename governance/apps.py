@@ -11,11 +11,11 @@ class GovernanceConfig(AppConfig):
 
         from .coordinators import admin  # noqa: F401  the coordinator pages (governance/admin.py is the desk's)
         from .coordinators.models import CoordinatorLease
-        from .coordinators.serializers import LeaseSerializer
+        from .coordinators.serializers import CoordinatorLeaseSerializer
         from .coordinators.services import check_guardrails
 
         guards.register(check_guardrails)
-        register_object_serializer(CoordinatorLease, LeaseSerializer)
+        register_object_serializer(CoordinatorLease, CoordinatorLeaseSerializer)
 
 
 class DeskAdminConfig(admin_apps.AdminConfig):

@@ -17,15 +17,15 @@ from openintent_site.schema import refusal
 
 from . import services
 from .serializers import (
+    CoordinatorHeartbeatSerializer,
+    CoordinatorLeaseCreateSerializer,
+    CoordinatorLeaseSerializer,
+    CoordinatorReasonSerializer,
     DecisionRecordCreateSerializer,
     DecisionRecordSerializer,
     GuardrailsSerializer,
     HandoffSerializer,
-    HeartbeatSerializer,
-    LeaseCreateSerializer,
-    LeaseSerializer,
     PlanReviewSerializer,
-    ReasonSerializer,
     RecordListQuerySerializer,
     ReplaceSerializer,
 )
@@ -35,46 +35,46 @@ ENDED_OR_STALE = refusal("The lease has ended, is not in a state that allows thi
 
 
 def lease_response(lease):
-    return Response(LeaseSerializer(lease).data)
+    return Response(CoordinatorLeaseSerializer(lease).data)
 
 
 class LeaseCreateView(GenericAPIView):
     @extend_schema(
-        request=LeaseCreateSerializer,
+        request=CoordinatorLeaseCreateSerializer,
         responses={
-            200: LeaseSerializer,
+            200: CoordinatorLeaseSerializer,
             409: refusal("The intent or portfolio already has a live coordinator lease (`existing_lease`)."),
             422: refusal("Bad input, or a supervisor chain that does not end at a person (`supervisor_id`)."),
         },
         summary="Grant the coordinator role over an intent or a portfolio (one live coordinator each)",
     )
     def post(self, request):
-        data = body(request, LeaseCreateSerializer)
+        data = body(request, CoordinatorLeaseCreateSerializer)
         return lease_response(services.grant(request.user.id, **data))
 
 
 class LeaseDetailView(GenericAPIView):
-    @extend_schema(responses={200: LeaseSerializer}, summary="Get a coordinator lease")
+    @extend_schema(responses={200: CoordinatorLeaseSerializer}, summary="Get a coordinator lease")
     def get(self, request, lease_id):
         return lease_response(services.lease_for_reader(lease_id, request.user.id))
 
 
 class IntentLeasesView(IntentScopedView):
     @extend_schema(
-        responses={200: LeaseSerializer(many=True)},
+        responses={200: CoordinatorLeaseSerializer(many=True)},
         summary="Coordinator leases of an intent, every status, oldest first (a bare list, as 0.9.1 answers)",
     )
     def get(self, request, intent_id):
         leases = self.intent.coordinator_leases.order_by("granted_at", "pk")
-        return Response(LeaseSerializer(leases, many=True).data)
+        return Response(CoordinatorLeaseSerializer(leases, many=True).data)
 
 
 class HeartbeatView(GenericAPIView):
     @extend_schema(
-        request=HeartbeatSerializer,
+        request=CoordinatorHeartbeatSerializer,
         responses={
             200: inline_serializer(
-                "CoordinatorHeartbeat",
+                "CoordinatorHeartbeatAnswer",
                 {
                     "status": serializers.CharField(),
                     "next_heartbeat_at": serializers.CharField(),
@@ -87,7 +87,7 @@ class HeartbeatView(GenericAPIView):
         summary="Coordinator heartbeat: keeps the role (2 missed intervals: unresponsive; 3: failover)",
     )
     def post(self, request, lease_id):
-        report = optional_body(request, HeartbeatSerializer)
+        report = optional_body(request, CoordinatorHeartbeatSerializer)
         lease = services.heartbeat(lease_id, request.user.id, dict(report))
         return Response(
             {
@@ -105,7 +105,12 @@ def lease_action(summary, request_serializer, call, responses=None):
     class LeaseActionView(GenericAPIView):
         @extend_schema(
             request=request_serializer,
-            responses={200: LeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE, **(responses or {})},
+            responses={
+                200: CoordinatorLeaseSerializer,
+                403: SUPERVISORS_ONLY,
+                409: ENDED_OR_STALE,
+                **(responses or {}),
+            },
             parameters=[IF_MATCH_OPTIONAL],
             summary=summary,
         )
@@ -127,17 +132,17 @@ handoff_view = lease_action(
 )
 release_view = lease_action(
     "End the role (the coordinator, or a supervisor): completed",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.release(lease_id, actor, data["reason"], version),
 )
 pause_view = lease_action(
     "Pause the coordinator (a supervisor): it plans and assigns nothing until resumed",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.pause(lease_id, actor, data["reason"], version),
 )
 resume_view = lease_action(
     "Resume a paused coordinator (a supervisor)",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.resume(lease_id, actor, version),
 )
 replace_view = lease_action(
@@ -156,7 +161,7 @@ class GuardrailsView(GenericAPIView):
 
     @extend_schema(
         request=GuardrailsSerializer,
-        responses={200: LeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE},
+        responses={200: CoordinatorLeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE},
         parameters=[IF_MATCH_OPTIONAL],
         summary="Change a coordinator's guardrails (a supervisor): given keys replace, a null removes",
     )
