@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from agents.registry.models import Agent, AgentStatus
@@ -75,11 +75,14 @@ def lease_for_reader(lease_id, principal_id):
 
 
 def live_lease_covering(intent):
-    """The live coordinator of ``intent``: its own, else that of a portfolio it belongs to."""
-    own = CoordinatorLease.objects.live().filter(intent=intent).first()
-    if own is not None:
-        return own
-    return CoordinatorLease.objects.live().filter(portfolio__memberships__intent=intent).order_by("granted_at").first()
+    """The live coordinator of ``intent``: its own, else that of a portfolio it belongs to. One query, since every
+    task and plan write asks ("intent" sorts before "portfolio")."""
+    return (
+        CoordinatorLease.objects.live()
+        .filter(Q(intent=intent) | Q(portfolio__memberships__intent=intent))
+        .order_by("scope", "granted_at")
+        .first()
+    )
 
 
 def record_for_reader(record_id, principal_id):

@@ -181,3 +181,32 @@ def test_no_guardrails_without_a_live_coordinator(api, person_api, intent):
         api.post(PLANS, {"intent_id": intent["id"], "tasks": [t["id"] for t in tasks]}, format="json").status_code
         == 200
     )
+
+
+def test_a_portfolio_coordinator_s_guardrails_cover_its_member_intents(api, person_api, intent):
+    portfolio = api.post("/api/v1/portfolios", {"name": "Q1", "created_by": "agent-research"}, format="json").json()
+    added = api.post(f"/api/v1/portfolios/{portfolio['id']}/intents", {"intent_id": intent["id"]}, format="json")
+    assert added.status_code == 200, added.content
+    granted = api.post(
+        COORDINATORS,
+        {
+            "agent_id": "agent-research",
+            "portfolio_id": portfolio["id"],
+            "scope": "portfolio",
+            "supervisor_id": "reviewer",
+            "guardrails": {"allowed_capabilities": ["search"]},
+        },
+        format="json",
+    )
+    assert granted.status_code == 200, granted.content
+
+    refused = api.post(TASKS, {"intent_id": intent["id"], "name": "x", "capabilities_required": ["pay"]}, format="json")
+
+    assert_violation(refused, "allowed_capabilities", "pay", ["search"])
+    outside = new_intent(api, "Not a member")
+    assert (
+        api.post(
+            TASKS, {"intent_id": outside["id"], "name": "x", "capabilities_required": ["pay"]}, format="json"
+        ).status_code
+        == 200
+    )
