@@ -4,15 +4,15 @@
 Lease writes take an optional ``If-Match``: when sent, the write is refused with 409 unless the lease is at that
 version."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView
-from intents.plans.api import IF_MATCH_OPTIONAL, optional_body, plan_response
+from intents.plans.api import optional_body, plan_response
 from intents.plans.serializers import PlanSerializer
-from openintent_site.api import body, query, required_version, wire_datetime
+from openintent_site.api import IF_MATCH_VERSION_PATTERN, body, expected_version, query, wire_datetime
 from openintent_site.schema import refusal
 
 from . import services
@@ -30,8 +30,20 @@ from .serializers import (
     ReplaceSerializer,
 )
 
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": f"^{IF_MATCH_VERSION_PATTERN}$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="When sent, the write is refused with 409 unless the lease is at this version (400 if unreadable).",
+)
 SUPERVISORS_ONLY = refusal("Only a supervisor in the coordinator's chain, holding `supervise` on the intent.")
 ENDED_OR_STALE = refusal("The lease has ended, is not in a state that allows this, or `If-Match` is stale.")
+
+
+def optional_version(request):
+    """The version in ``If-Match`` when one is sent (an unreadable one is a 400 saying what it got), else None."""
+    return expected_version(request) if request.headers.get("If-Match", "").strip() else None
 
 
 def lease_response(lease):
@@ -116,7 +128,7 @@ def lease_action(summary, request_serializer, call, responses=None):
         )
         def post(self, request, lease_id):
             data = optional_body(request, request_serializer)
-            version = required_version(request, required=False)
+            version = optional_version(request)
             return lease_response(call(lease_id, request.user.id, data, version))
 
     return LeaseActionView.as_view()
@@ -167,7 +179,7 @@ class GuardrailsView(GenericAPIView):
     )
     def patch(self, request, lease_id):
         data = body(request, GuardrailsSerializer)
-        version = required_version(request, required=False)
+        version = optional_version(request)
         return lease_response(services.update_guardrails(lease_id, request.user.id, dict(data), version))
 
 

@@ -230,6 +230,8 @@ def test_pause_resume_and_the_paused_coordinator_plans_nothing(api, person_api, 
     assert again.status_code == 409
     assert (resumed.status_code, resumed.json()["status"]) == (200, "active")
     assert lease_act(person_api, lease, "pause", HTTP_IF_MATCH="1").status_code == 409
+    unreadable = lease_act(person_api, lease, "pause", HTTP_IF_MATCH="*")
+    assert unreadable.status_code == 400 and "If-Match" in unreadable.json()["detail"]
     types = [e["event_type"] for e in event_log(api, intent["id"])]
     assert types.count("coordinator.paused") == 1 and types.count("coordinator.resumed") == 1
     assert "task.created" not in types
