@@ -620,6 +620,7 @@ def apply_on_exceed(lease_id, intent_id, spent, limit):
                 reason,
                 {"coordinator_id": lease.agent_id, "guardrail": "max_budget_usd", "spent_usd": spent, "limit": limit},
                 [],
+                needs=None,
             )
         if action == OnExceed.FAIL and lease.intent_id:
             plan = plans.current_plan(lease.intent)

@@ -210,3 +210,15 @@ def test_a_portfolio_coordinator_s_guardrails_cover_its_member_intents(api, pers
         ).status_code
         == 200
     )
+
+
+def test_the_budget_escalates_on_a_closed_intent_too(api, person_api, intent):
+    api.put(f"/api/v1/intents/{intent['id']}/acl", {"default_policy": "closed"}, format="json")
+    lease = grant(api, intent, guardrails={"max_budget_usd": 1, "on_exceed": "escalate"})
+    record_cost(api, intent, 2)
+
+    refused = api.post(TASKS, {"intent_id": intent["id"], "name": "over"}, format="json")
+
+    assert_violation(refused, "max_budget_usd", 2.0, 1.0)
+    assert ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system").count() == 1
+    assert get_lease(api, lease)["status"] == "active"
