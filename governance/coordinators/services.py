@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from agents.registry.models import Agent, AgentStatus
 from governance import services as arbitration
+from governance.models import ArbitrationRequest
 from intents.access.models import Permission
 from intents.access.policy import require
 from intents.core.services import as_uuid, get_intent
@@ -198,11 +199,19 @@ def log(lease, event_type, actor, payload):
         append_event(lease.intent_id, event_type, actor, payload)
 
 
-def lock_lease(lease_id):
+def lock_lease(lease_id, missing_error=NotFound):
+    """The lease locked for update, after the row of the intent (or portfolio) it covers: every lease write takes
+    them in the order a grant does, so that a grant and a supervisor's act or the sweep queue rather than deadlock.
+    ``missing_error`` None answers None for a lease that does not exist (the sweep's lookups)."""
     pk = as_uuid(lease_id)
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=pk).first() if pk else None
-    if lease is None:
-        raise NotFound(LEASE_NOT_FOUND)
+    target = CoordinatorLease.objects.filter(pk=pk).values("intent_id", "portfolio_id").first() if pk else None
+    if target is not None and target["intent_id"]:
+        get_intent(target["intent_id"], lock=True)
+    elif target is not None:
+        Portfolio.objects.select_for_update().filter(pk=target["portfolio_id"]).first()
+    lease = CoordinatorLease.objects.select_for_update().filter(pk=pk).first() if target else None
+    if lease is None and missing_error is not None:
+        raise missing_error(LEASE_NOT_FOUND)
     return lease
 
 
@@ -601,32 +610,41 @@ def refuse(lease, intent, action, actor, guardrail, attempted_value, limit):
 
 def apply_on_exceed(lease_id, intent_id, spent, limit):
     """What the guardrails' ``on_exceed`` asks once the budget is exceeded: pause the coordinator, escalate to
-    people (an arbitration request on the desk), both, or fail the intent's current plan."""
-    with transaction.atomic():
-        lease = CoordinatorLease.objects.select_for_update().get(pk=lease_id)
-        action = (lease.guardrails or {}).get("on_exceed", OnExceed.PAUSE_AND_ESCALATE)
-        reason = f"budget exceeded: {spent} USD spent against {limit}"
-        if action in (OnExceed.PAUSE, OnExceed.PAUSE_AND_ESCALATE) and lease.status == CoordinatorStatus.ACTIVE:
-            lease.status = CoordinatorStatus.PAUSED
-            lease.status_reason = reason
-            lease.version += 1
-            lease.save()
-            log(lease, EventType.COORDINATOR_PAUSED, SYSTEM_ACTOR, {"coordinator_id": lease.agent_id, "reason": reason})
-        escalate = action in (OnExceed.ESCALATE, OnExceed.PAUSE_AND_ESCALATE) and lease.intent_id is not None
-        if escalate and not lease.intent.arbitrations.filter(status="pending", requested_by=SYSTEM_ACTOR).exists():
-            arbitration.request_arbitration(
-                intent_id,
-                SYSTEM_ACTOR,
-                reason,
-                {"coordinator_id": lease.agent_id, "guardrail": "max_budget_usd", "spent_usd": spent, "limit": limit},
-                [],
-                needs=None,
-            )
-        if action == OnExceed.FAIL and lease.intent_id:
-            plan = plans.current_plan(lease.intent)
-            if plan is not None and not plan.is_finished:
+    people (an arbitration request on the desk), both, or fail the intent's current plan. Each in a transaction of
+    its own, taking its locks as the write it makes always does."""
+    action = CoordinatorLease.objects.filter(pk=lease_id).values_list("guardrails", flat=True).first() or {}
+    action = action.get("on_exceed", OnExceed.PAUSE_AND_ESCALATE)
+    reason = f"budget exceeded: {spent} USD spent against {limit}"
+    if action in (OnExceed.PAUSE, OnExceed.PAUSE_AND_ESCALATE):
+        with transaction.atomic():
+            lease = lock_lease(lease_id, missing_error=None)
+            if lease is not None and lease.status == CoordinatorStatus.ACTIVE:
+                lease.status = CoordinatorStatus.PAUSED
+                lease.status_reason = reason
+                lease.version += 1
+                lease.save()
+                log(
+                    lease,
+                    EventType.COORDINATOR_PAUSED,
+                    SYSTEM_ACTOR,
+                    {"coordinator_id": lease.agent_id, "reason": reason},
+                )
+    pending = ArbitrationRequest.objects.filter(intent_id=intent_id, status="pending", requested_by=SYSTEM_ACTOR)
+    if action in (OnExceed.ESCALATE, OnExceed.PAUSE_AND_ESCALATE) and not pending.exists():
+        context = {
+            "coordinator_lease": str(lease_id),
+            "guardrail": "max_budget_usd",
+            "spent_usd": spent,
+            "limit": limit,
+        }
+        arbitration.request_arbitration(intent_id, SYSTEM_ACTOR, reason, context, [], needs=None)
+    if action == OnExceed.FAIL:
+        with transaction.atomic():
+            plan = plans.current_plan(get_intent(intent_id))
+            if plan is not None:
                 _, plan = plans.lock_plan(plan.pk, SYSTEM_ACTOR, needs=None)
-                plans.fail_plan(plan, SYSTEM_ACTOR, None, reason)
+                if not plan.is_finished:
+                    plans.fail_plan(plan, SYSTEM_ACTOR, None, reason)
 
 
 def warn_on_budget(lease, intent, spent, limit, actor):
@@ -747,7 +765,7 @@ def successor_for(lease):
 
 @transaction.atomic
 def mark_unresponsive(lease_id, now):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is None or lease.status != CoordinatorStatus.ACTIVE or lease.unresponsive_at > now:
         return
     base = lease.last_heartbeat or lease.granted_at
@@ -771,13 +789,11 @@ def mark_unresponsive(lease_id, now):
 
 @transaction.atomic
 def fail_over(lease_id, now, why="heartbeat_timeout"):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is None or lease.status not in (CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE):
         return None
     if why == "heartbeat_timeout" and lease.failover_at > now:
         return None
-    if lease.intent_id:
-        get_intent(lease.intent_id, lock=True)
     summary = state_summary(lease)
     to = successor_for(lease)
     end(lease, CoordinatorStatus.FAILED_OVER, why, SYSTEM_ACTOR, now)
@@ -801,7 +817,7 @@ def fail_over(lease_id, now, why="heartbeat_timeout"):
 
 @transaction.atomic
 def expire(lease_id, now):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is not None:
         end_if_over(lease, now)
 
