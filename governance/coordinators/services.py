@@ -733,6 +733,9 @@ def check_guardrails(action, intent, actor, **facts):
                 refuse(lease, intent, action, actor, "allowed_capabilities", name, allowed)
     if action == "task.claim":
         over("max_concurrent_tasks", in_flight(intent) + 1)
+        for name in facts["task"].capabilities_required or []:
+            if name in (limit("require_human_for_capabilities") or []) and not is_person(actor):
+                refuse(lease, intent, action, actor, "require_human_for_capabilities", name, "a person")
     if action == "plan.activate" and guardrails.get("requires_plan_review"):
         plan = facts["plan"]
         review = PlanReview.objects.filter(plan=plan).first()

@@ -222,3 +222,14 @@ def test_the_budget_escalates_on_a_closed_intent_too(api, person_api, intent):
     assert_violation(refused, "max_budget_usd", 2.0, 1.0)
     assert ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system").count() == 1
     assert get_lease(api, lease)["status"] == "active"
+
+
+def test_tasks_needing_a_human_capability_are_claimed_by_people_only(api, person_api, intent):
+    grant(api, intent, guardrails={"require_human_for_capabilities": ["sign"]})
+    task = create_task(api, intent, "sign the filing", capabilities_required=["sign"])
+
+    refused = act(api, task, "claim")
+    claimed = act(person_api, task, "claim")
+
+    assert_violation(refused, "require_human_for_capabilities", "sign", "a person")
+    assert claimed.status_code == 200 and claimed.json()["assigned_agent"] == "reviewer"
