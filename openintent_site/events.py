@@ -117,6 +117,7 @@ class EventType(models.TextChoices):
     COORDINATOR_FAILED_OVER = "coordinator.failed_over"
     COORDINATOR_HANDOFF = "coordinator.handoff"
     COORDINATOR_GUARDRAILS_UPDATED = "coordinator.guardrails_updated"
+    COORDINATOR_STALLED = "coordinator.stalled"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,

@@ -104,6 +104,8 @@ class CoordinatorLease(models.Model):
     failover_at = models.DateTimeField()
     # The budget warning (warn_at_percentage) is logged once per lease.
     budget_warned = models.BooleanField(default=False)
+    # When the supervisor was last told that the intent's tasks made no progress (require_progress_every_minutes).
+    stalled_notified_at = models.DateTimeField(null=True, blank=True)
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ from intents.portfolios.models import Portfolio
 from openintent_site.api import wire_datetime
 from openintent_site.errors import Conflict, InvalidInput, LeaseHeld, NotAllowed, NotFound
 from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
+from openintent_site.models import IntentEvent
 
 from .models import (
     LIVE,
@@ -825,11 +826,52 @@ def expire(lease_id, now):
         end_if_over(lease, now)
 
 
+# What counts as progress on an intent's tasks, for require_progress_every_minutes.
+PROGRESS = [
+    EventType.TASK_STARTED,
+    EventType.TASK_PROGRESS,
+    EventType.TASK_COMPLETED,
+    EventType.TASK_FAILED,
+    EventType.TASK_UNBLOCKED,
+]
+
+
+@transaction.atomic
+def notice_stall(lease_id, now):
+    """``coordinator.stalled`` when tasks are running and none has moved in the guardrail's window; again after each
+    further quiet window."""
+    lease = lock_lease(lease_id, missing_error=None)
+    minutes = ((lease.guardrails or {}).get("require_progress_every_minutes") if lease else None) or None
+    if lease is None or lease.status != CoordinatorStatus.ACTIVE or minutes is None or lease.intent_id is None:
+        return False
+    running = Task.objects.filter(intent_id=lease.intent_id, status=TaskStatus.RUNNING).count()
+    events = IntentEvent.objects.filter(intent_id=lease.intent_id, event_type__in=PROGRESS)
+    last = events.order_by("-id").values_list("created_at", flat=True).first() or lease.granted_at
+    quiet_since = max(last, lease.stalled_notified_at or last)
+    if not running or now - quiet_since < timedelta(minutes=minutes):
+        return False
+    lease.stalled_notified_at = now
+    lease.save(update_fields=["stalled_notified_at"])
+    log(
+        lease,
+        EventType.COORDINATOR_STALLED,
+        SYSTEM_ACTOR,
+        {
+            "coordinator_id": lease.agent_id,
+            "running_tasks": running,
+            "last_progress_at": wire_datetime(last),
+            "require_progress_every_minutes": minutes,
+            "supervisor_id": lease.supervisor_id,
+        },
+    )
+    return True
+
+
 def sweep(batch_size=200, now=None):
     """Expire leases past ``expires_at``, mark silent coordinators unresponsive (2 intervals), fail over those
     silent for 3 intervals or whose agent the registry has declared dead. Each lease in its own transaction."""
     now = now or timezone.now()
-    counts = {"expired": 0, "unresponsive": 0, "failed_over": 0}
+    counts = {"expired": 0, "unresponsive": 0, "failed_over": 0, "stalled": 0}
     live = CoordinatorLease.objects.filter(status__in=LIVE)
     for pk in live.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size]:
         expire(pk, now)
@@ -851,4 +893,10 @@ def sweep(batch_size=200, now=None):
     for pk in dead.values_list("pk", flat=True)[:batch_size]:
         if fail_over(pk, now, why="agent_dead"):
             counts["failed_over"] += 1
+    watching = CoordinatorLease.objects.filter(
+        status=CoordinatorStatus.ACTIVE, guardrails__has_key="require_progress_every_minutes"
+    )
+    for pk in watching.values_list("pk", flat=True)[:batch_size]:
+        if notice_stall(pk, now):
+            counts["stalled"] += 1
     return counts

@@ -2,8 +2,12 @@
 409 ``guardrail_violation`` naming the guardrail, the attempted value and the limit, writes nothing, and is logged;
 the supervisor's plan review gates activation; the budget warns at its threshold and applies ``on_exceed``."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from governance.coordinators import services
 from governance.coordinators.models import GuardrailHit
 from governance.models import ArbitrationRequest
 from intents.models import Plan, Task
@@ -233,3 +237,21 @@ def test_tasks_needing_a_human_capability_are_claimed_by_people_only(api, person
 
     assert_violation(refused, "require_human_for_capabilities", "sign", "a person")
     assert claimed.status_code == 200 and claimed.json()["assigned_agent"] == "reviewer"
+
+
+def test_no_progress_in_the_window_logs_the_coordinator_stalled(api, person_api, intent):
+    lease = grant(api, intent, guardrails={"require_progress_every_minutes": 10}, heartbeat_interval_seconds=86400)
+    idle = create_task(api, intent, "waiting")
+    start = timezone.now()
+    assert services.sweep(now=start + timedelta(minutes=30))["stalled"] == 0  # nothing running: nothing to stall
+    task = create_task(api, intent, "slow")
+    done(api, task, "claim")
+    done(api, task, "start")
+    start = timezone.now()
+
+    quiet = [services.sweep(now=start + timedelta(minutes=m))["stalled"] for m in (5, 11, 12, 22)]
+
+    assert quiet == [0, 1, 0, 1]
+    stalled = [e["payload"] for e in event_log(api, intent["id"]) if e["event_type"] == "coordinator.stalled"]
+    assert stalled[0]["running_tasks"] == 1 and stalled[0]["supervisor_id"] == "reviewer"
+    assert get_lease(api, lease)["status"] == "active" and idle["status"] == "ready"
