@@ -679,6 +679,25 @@ def warn_on_budget(lease, intent, spent, limit, actor):
     )
 
 
+def escalate_after_failures(lease, intent, task, limit):
+    """With this failure, the intent's tasks have failed ``limit`` times or more under this coordinator: once the
+    failure has committed, people are asked (an arbitration request on the desk, unless one of the server's waits)."""
+    failures = IntentEvent.objects.filter(
+        intent_id=intent.pk, event_type=EventType.TASK_FAILED, created_at__gte=lease.granted_at
+    ).count()
+    if failures + 1 < limit:
+        return
+    reason = f"{failures + 1} task failures under coordinator {lease.agent_id} (auto_escalate_after_failures {limit})"
+    context = {"coordinator_id": lease.agent_id, "guardrail": "auto_escalate_after_failures", "task_id": str(task.pk)}
+
+    def escalate():
+        pending = ArbitrationRequest.objects.filter(intent_id=intent.pk, status="pending", requested_by=SYSTEM_ACTOR)
+        if not pending.exists():
+            arbitration.request_arbitration(intent.pk, SYSTEM_ACTOR, reason, context, [], needs=None)
+
+    transaction.on_commit(escalate)
+
+
 # The writes a paused coordinator may not make: it plans and assigns no more until its supervisor resumes it.
 COORDINATING = {"task.create", "task.delegate", "plan.create", "plan.update", "plan.activate", "plan.resume"}
 # The writes that spend: refused once the budget is gone.
@@ -737,6 +756,8 @@ def check_guardrails(action, intent, actor, **facts):
         for name in facts["task"].capabilities_required or []:
             if name in (limit("require_human_for_capabilities") or []) and not is_person(actor):
                 refuse(lease, intent, action, actor, "require_human_for_capabilities", name, "a person")
+    if action == "task.fail" and limit("auto_escalate_after_failures") is not None:
+        escalate_after_failures(lease, intent, facts["task"], limit("auto_escalate_after_failures"))
     if action == "plan.activate" and guardrails.get("requires_plan_review"):
         plan = facts["plan"]
         review = PlanReview.objects.filter(plan=plan).first()

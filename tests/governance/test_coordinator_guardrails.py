@@ -255,3 +255,23 @@ def test_no_progress_in_the_window_logs_the_coordinator_stalled(api, person_api,
     stalled = [e["payload"] for e in event_log(api, intent["id"]) if e["event_type"] == "coordinator.stalled"]
     assert stalled[0]["running_tasks"] == 1 and stalled[0]["supervisor_id"] == "reviewer"
     assert get_lease(api, lease)["status"] == "active" and idle["status"] == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_failures_escalate_to_people_once_committed(api, person_api, intent):
+    grant(api, intent, guardrails={"auto_escalate_after_failures": 2})
+
+    def fail_one(name):
+        task = create_task(api, intent, name, max_attempts=1)
+        done(api, task, "claim")
+        done(api, task, "start")
+        done(api, task, "fail", {"error": "boom"})
+
+    fail_one("first")
+    assert not ArbitrationRequest.objects.filter(intent_id=intent["id"]).exists()
+    fail_one("second")
+    fail_one("third")
+
+    requests = ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system")
+    assert [r.context["guardrail"] for r in requests] == ["auto_escalate_after_failures"]
+    assert "2 task failures" in requests[0].reason
