@@ -33,9 +33,9 @@ class GuardrailsSerializer(serializers.Serializer):
     auto_escalate_after_failures = serializers.IntegerField(
         min_value=1, max_value=1_000_000, required=False, allow_null=True
     )
+    max_plan_duration_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
     # Stored and returned, not enforced yet (the README's "Not done yet").
     max_plan_versions = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    max_plan_duration_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
     max_task_wait_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
     checkpoint_timeout_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
     requires_replan_review = serializers.BooleanField(required=False, allow_null=True)

@@ -756,6 +756,11 @@ def check_guardrails(action, intent, actor, **facts):
         for name in facts["task"].capabilities_required or []:
             if name in (limit("require_human_for_capabilities") or []) and not is_person(actor):
                 refuse(lease, intent, action, actor, "require_human_for_capabilities", name, "a person")
+    if action in ("task.claim", "plan.resume") and limit("max_plan_duration_hours") is not None:
+        plan = facts["plan"] if action == "plan.resume" else facts["task"].plan
+        if plan is not None and plan.activated_at is not None:
+            hours = round((timezone.now() - plan.activated_at).total_seconds() / 3600, 2)
+            over("max_plan_duration_hours", hours)
     if action == "task.fail" and limit("auto_escalate_after_failures") is not None:
         escalate_after_failures(lease, intent, facts["task"], limit("auto_escalate_after_failures"))
     if action == "plan.activate" and guardrails.get("requires_plan_review"):

@@ -275,3 +275,18 @@ def test_repeated_failures_escalate_to_people_once_committed(api, person_api, in
     requests = ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system")
     assert [r.context["guardrail"] for r in requests] == ["auto_escalate_after_failures"]
     assert "2 task failures" in requests[0].reason
+
+
+def test_a_plan_past_its_duration_claims_no_more_tasks(api, person_api, intent):
+    lease = grant(api, intent, guardrails={"max_plan_duration_hours": 2})
+    first, second = create_task(api, intent, "a"), create_task(api, intent, "b")
+    plan = api.post(PLANS, {"intent_id": intent["id"], "tasks": [first["id"], second["id"]]}, format="json").json()
+    api.post(f"{PLANS}/{plan['id']}/activate", format="json", HTTP_IF_MATCH=str(plan["version"]))
+    assert act(api, first, "claim").status_code == 200
+    Plan.objects.filter(pk=plan["id"]).update(activated_at=timezone.now() - timedelta(hours=3))  # three hours on
+
+    refused = act(api, second, "claim")
+
+    assert refused.status_code == 409 and refused.json()["guardrail"] == "max_plan_duration_hours"
+    assert refused.json()["attempted_value"] >= 3 and refused.json()["limit"] == 2
+    assert hits(lease)[0][:2] == ("violation", "max_plan_duration_hours")
