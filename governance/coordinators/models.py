@@ -72,7 +72,11 @@ class CoordinatorLeaseQuerySet(models.QuerySet):
 
     def waiting_for_supervisor(self):
         """Unresponsive coordinators not yet failed over: the supervisor should look (the desk's queue)."""
-        return self.filter(status=CoordinatorStatus.UNRESPONSIVE).order_by("unresponsive_at")
+        return (
+            self.filter(status=CoordinatorStatus.UNRESPONSIVE)
+            .select_related("intent", "portfolio")
+            .order_by("unresponsive_at")
+        )
 
 
 class CoordinatorLease(models.Model):
