@@ -7,8 +7,10 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from intents.plans import guards
+        from openintent_site import jobs
         from openintent_site.answers import register_object_serializer
 
+        from . import tasks
         from .coordinators import admin  # noqa: F401  the coordinator pages (governance/admin.py is the desk's)
         from .coordinators.models import CoordinatorLease
         from .coordinators.serializers import CoordinatorLeaseSerializer
@@ -16,6 +18,12 @@ class GovernanceConfig(AppConfig):
 
         guards.register(check_guardrails)
         register_object_serializer(CoordinatorLease, CoordinatorLeaseSerializer)
+        # The periodic job beat sends (CELERY_BEAT_SCHEDULE), for `manage.py sweep`.
+        jobs.register(
+            "sweep-coordinators",
+            tasks.sweep_coordinators,
+            "coordinator leases expired, found unresponsive, failed over or stalled",
+        )
 
 
 class DeskAdminConfig(admin_apps.AdminConfig):

@@ -11,7 +11,7 @@ from .access.models import (
     PrincipalType,
 )
 from .attachments.models import Attachment
-from .core.models import TERMINAL, TRANSITIONS, AgentAssignment, Intent, IntentStatus
+from .core.models import TERMINAL, TRANSITIONS, AgentAssignment, Intent, IntentPriority, IntentStatus
 from .costs.models import BudgetOverrun, Cost, CostType
 from .graph.models import IntentDependency
 from .leases.models import Lease, LeaseStatus
@@ -37,6 +37,7 @@ __all__ = [
     "DeliveryStatus",
     "Failure",
     "Intent",
+    "IntentPriority",
     "IntentDependency",
     "IntentStatus",
     "Lease",

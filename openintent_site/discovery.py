@@ -21,10 +21,12 @@ IMPLEMENTED_RFCS = [
     "0014",
     "0015",
     "0016",
+    "0017",
 ]
 # Served, with parts the README lists under "Not done yet": RFC-0015's working-memory archival on task completion,
-# coordinator read access and encryption at rest.
-PARTIAL_RFCS = {"0015"}
+# coordinator read access and encryption at rest; RFC-0017's namespace trigger policies (§7), IP allowlists and
+# privileged trigger creation.
+PARTIAL_RFCS = {"0015", "0017"}
 CAPABILITIES = [
     "intents",
     "events",
@@ -49,6 +51,7 @@ CAPABILITIES = [
     "tasks",
     "plans",
     "coordinators",
+    "triggers",
 ]
 FEATURES = {
     "intents": True,
@@ -74,6 +77,7 @@ FEATURES = {
     "tasks": True,
     "plans": True,
     "coordinators": True,
+    "triggers": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -96,6 +100,7 @@ RFC_FILES = {
     "0014": "0014-credential-vaults-tool-scoping.md",
     "0012": "0012-task-decomposition-planning.md",
     "0013": "0013-coordinator-governance.md",
+    "0017": "0017-triggers-reactive-scheduling.md",
 }
 
 

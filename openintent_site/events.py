@@ -118,6 +118,11 @@ class EventType(models.TextChoices):
     COORDINATOR_HANDOFF = "coordinator.handoff"
     COORDINATOR_GUARDRAILS_UPDATED = "coordinator.guardrails_updated"
     COORDINATOR_STALLED = "coordinator.stalled"
+    # RFC-0017 triggers: on the log of the intent a fire created, of the unfinished intent that made deduplication
+    # skip it, or of the intent whose event a cascade went too deep from
+    TRIGGER_FIRED = "trigger.fired"
+    TRIGGER_SKIPPED = "trigger.skipped"
+    TRIGGER_CASCADE_LIMIT = "trigger.cascade_limit"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -153,6 +158,9 @@ SERVER_ONLY = frozenset(
         EventType.CREDENTIAL_ROTATED,
         EventType.CREDENTIAL_EXPIRED,
         EventType.CREDENTIAL_REVOKED,
+        EventType.TRIGGER_FIRED,
+        EventType.TRIGGER_SKIPPED,
+        EventType.TRIGGER_CASCADE_LIMIT,
         # Tasks and plans move only through their routes, which log each move.
         *(kind for kind in EventType if kind.value.startswith(("task.", "plan.", "coordinator."))),
     }

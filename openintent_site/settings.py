@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "intents",
     "agents",
     "governance",
+    "triggers",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,8 @@ CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's own scheduler, recording that beat is alive for `manage.py doctor` (openintent_site/beat.py).
+CELERY_BEAT_SCHEDULER = "openintent_site.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {
         "task": "intents.tasks.expire_leases",
@@ -250,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-coordinators": {
         "task": "governance.tasks.sweep_coordinators",
         "schedule": env.real("OPENINTENT_COORDINATOR_SWEEP_SECONDS", 5.0, minimum=0),
+    },
+    # RFC-0017: schedule triggers whose due time has come fire (each due time once, however many beats and workers).
+    "fire-due-triggers": {
+        "task": "triggers.tasks.fire_due_triggers",
+        "schedule": env.real("OPENINTENT_TRIGGER_TICK_SECONDS", 5.0, minimum=0),
     },
 }
 
@@ -353,3 +361,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}},
 }
+# Triggers (RFC-0017, the triggers app). Beat looks for due schedule triggers every OPENINTENT_TRIGGER_TICK_SECONDS
+# (in CELERY_BEAT_SCHEDULE above); a due time found later than the misfire grace (the scheduler was down) is
+# recorded as missed and not fired, so nothing is backfilled. Event triggers cascade at most
+# OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH deep. A webhook call's signature timestamp may be at most
+# OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS away from the server's clock, and a webhook trigger takes at most
+# OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE calls a minute unless its condition sets rate_limit_per_minute.
+OPENINTENT_TRIGGER_MISFIRE_GRACE_SECONDS = env.integer("OPENINTENT_TRIGGER_MISFIRE_GRACE_SECONDS", 300, minimum=1)
+OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH = env.integer("OPENINTENT_TRIGGER_MAX_CASCADE_DEPTH", 10, minimum=1)
+OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS = env.integer(
+    "OPENINTENT_TRIGGER_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1
+)
+OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE = env.integer("OPENINTENT_TRIGGER_WEBHOOK_RATE_PER_MINUTE", 60, minimum=1)

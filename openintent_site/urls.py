@@ -31,6 +31,9 @@ urlpatterns = [
     path("api/v1/", include("intents.urls")),
     path("api/v1/", include("agents.urls")),
     path("api/v1/", include("governance.urls")),
+    path("api/v1/", include("triggers.urls")),
+    # RFC-0017 webhook triggers: called by other systems, without an API key (each call is signed instead).
+    path("webhooks/", include("triggers.webhook_urls")),
     # Unknown paths answer JSON whatever DEBUG says: clients parse every error body.
     re_path(r"^(?!admin/|static/).*$", answers.json_not_found),
 ]

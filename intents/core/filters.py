@@ -5,7 +5,7 @@ import django_filters
 from openintent_site.api import ChoiceFilter, FilterSet
 from openintent_site.models import IntentEvent
 
-from .models import Intent, IntentStatus
+from .models import Intent, IntentPriority, IntentStatus
 from .services import as_uuid
 
 
@@ -13,6 +13,12 @@ class IntentFilter(FilterSet):
     status = ChoiceFilter(choices=IntentStatus.choices)
     created_by = django_filters.CharFilter()
     parent_id = django_filters.CharFilter(method="children_of", label="Only the children of this intent.")
+    type = django_filters.CharFilter()
+    namespace = django_filters.CharFilter()
+    priority = ChoiceFilter(choices=IntentPriority.choices)
+    trigger_id = django_filters.CharFilter(
+        field_name="trigger_lineage__trigger_id", label="Only intents this trigger created (RFC-0017 lineage)."
+    )
     q = django_filters.CharFilter(
         field_name="title", lookup_expr="icontains", label="Case-insensitive search in titles."
     )

@@ -81,6 +81,13 @@ class ByPk:
             self.sql += f" FOR NO KEY UPDATE OF {intents}"
 
 
+class IntentPriority(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
 class Intent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=500)
@@ -100,6 +107,14 @@ class Intent(models.Model):
     # the same transaction by the only functions that add or remove them, so reading an intent needs no join.
     # The rows stay the source for the reverse direction (dependents), which is indexed.
     depends_on = models.JSONField(default=list, blank=True, editable=False)
+    # RFC-0017 asks these of the intents a trigger creates (its deduplication looks for an unfinished intent of the
+    # same type in the namespace); any intent may carry them. The 0.9.1 client ignores keys it does not know.
+    type = models.CharField(max_length=255, null=True, blank=True)
+    namespace = models.CharField(max_length=255, null=True, blank=True)
+    priority = models.CharField(max_length=20, choices=IntentPriority.choices, default=IntentPriority.MEDIUM)
+    tags = models.JSONField(default=list, blank=True)
+    # Who made the intent when a trigger did (RFC-0017 §5.2): written once, at creation, and never changed.
+    trigger_lineage = models.JSONField(null=True, blank=True, editable=False)
 
     objects = IntentManager()
 
@@ -111,10 +126,13 @@ class Intent(models.Model):
             models.Index(fields=["status", "-created_at", "-id"], name="intent_status_order"),
             models.Index(fields=["created_by", "-created_at", "-id"], name="intent_creator_order"),
             models.Index(fields=["parent", "-created_at"], name="intent_parent_recent"),
+            # Deduplication of trigger fires: the unfinished intents of a type, in a namespace or in all.
+            models.Index(fields=["type", "namespace", "status"], name="intent_type_namespace"),
         ]
         constraints = [
             models.CheckConstraint(name="intent_confidence_range", condition=Q(confidence__lte=100)),
             models.CheckConstraint(name="intent_status_valid", condition=Q(status__in=IntentStatus.values)),
+            models.CheckConstraint(name="intent_priority_valid", condition=Q(priority__in=IntentPriority.values)),
         ]
 
     def __str__(self):

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from openintent_site.api import HEADER_TEXT, IGNORED, column_integer, json_size, long_text, wire_datetime
 from openintent_site.events import SERVER_ONLY
 
-from .models import AgentAssignment, Intent, IntentStatus
+from .models import AgentAssignment, Intent, IntentPriority, IntentStatus
 from .patches import OPERATIONS
 
 
@@ -28,6 +28,13 @@ class IntentSerializer(serializers.Serializer):
     version = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    type = serializers.CharField(read_only=True, allow_null=True)
+    namespace = serializers.CharField(read_only=True, allow_null=True)
+    priority = serializers.ChoiceField(choices=IntentPriority.choices, read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    trigger_lineage = serializers.JSONField(
+        read_only=True, help_text="Set on intents a trigger created (RFC-0017 §5.2); null otherwise."
+    )
 
     def get_parent_id(self, intent) -> str | None:
         return str(intent.parent_id) if intent.parent_id else None
@@ -53,6 +60,11 @@ class IntentSerializer(serializers.Serializer):
             "version": intent.version,
             "created_at": wire_datetime(intent.created_at),
             "updated_at": wire_datetime(intent.updated_at),
+            "type": intent.type,
+            "namespace": intent.namespace,
+            "priority": intent.priority,
+            "tags": intent.tags,
+            "trigger_lineage": intent.trigger_lineage,
         }
 
 
@@ -118,6 +130,12 @@ class IntentCreateSerializer(serializers.Serializer):
     state = serializers.DictField(default=dict, validators=[json_size])
     depends_on = serializers.ListField(child=serializers.CharField(), default=list, validators=[json_size])
     confidence = column_integer(Intent, "confidence", min_value=0, max_value=100, default=0)
+    type = serializers.CharField(max_length=255, allow_null=True, required=False, default=None)
+    namespace = serializers.CharField(max_length=255, allow_null=True, required=False, default=None)
+    priority = serializers.ChoiceField(choices=IntentPriority.choices, default=IntentPriority.MEDIUM)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=255), default=list, max_length=100, validators=[json_size]
+    )
 
 
 class TopLevelIntentCreateSerializer(IntentCreateSerializer):

@@ -154,6 +154,11 @@ def create_intent(
     depends_on=(),
     confidence=0,
     parent_must_exist_message=None,
+    type=None,
+    namespace=None,
+    priority="medium",
+    tags=(),
+    trigger_lineage=None,
 ):
     parent = None
     if parent_id is not None:
@@ -184,6 +189,11 @@ def create_intent(
         created_at=now,
         updated_at=now,
         depends_on=[str(dependency.pk) for dependency in dependencies],
+        type=type,
+        namespace=namespace,
+        priority=priority,
+        tags=list(dict.fromkeys(tags)),
+        trigger_lineage=trigger_lineage,
     )
     IntentDependency.objects.bulk_create(
         [IntentDependency(intent=intent, depends_on=dependency, created_at=now) for dependency in dependencies]
@@ -193,6 +203,11 @@ def create_intent(
         payload["parent_id"] = str(parent.pk)
     if dependencies:
         payload["depends_on"] = [str(dependency.pk) for dependency in dependencies]
+    for key in ("type", "namespace"):
+        if getattr(intent, key) is not None:
+            payload[key] = getattr(intent, key)
+    if trigger_lineage is not None:
+        payload["trigger_lineage"] = trigger_lineage
     append_event(intent.pk, EventType.INTENT_CREATED, actor, payload)
     return intent
 

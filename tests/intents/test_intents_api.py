@@ -63,6 +63,11 @@ def test_create_with_only_a_title_takes_the_defaults(api):
         "status": "draft",
         "confidence": 0,
         "version": 1,
+        "type": None,
+        "namespace": None,
+        "priority": "medium",
+        "tags": [],
+        "trigger_lineage": None,
     }
     assert response["ETag"] == '"1"'
     assert [(e["event_type"], e["payload"]) for e in event_log(api, body["id"])] == [

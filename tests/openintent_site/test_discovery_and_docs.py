@@ -39,6 +39,7 @@ CAPABILITY_ROUTES = {
     "vaults": "/api/v1/vaults",
     "tools": "/api/v1/tools/invoke",
     "coordinators": "/api/v1/coordinators/{id}/heartbeat",
+    "triggers": "/api/v1/triggers/{id}/fire",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -56,10 +57,11 @@ RFC_ROUTES = {
     "0014": "/api/v1/grants",
     "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
+    "0017": "/api/v1/triggers/{id}/history",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"triggers"}
+NOT_IMPLEMENTED = set()
 
 
 def served(path):
@@ -144,7 +146,7 @@ def test_every_advertised_rfc_url_resolves_to_the_rfcs_text(client, db):
 
 
 def test_an_rfc_this_server_does_not_implement_is_not_found(client, db):
-    for number in ("0008", "0017", "9999", "x"):
+    for number in ("0008", "9999", "x"):
         response = client.get(f"/rfc/{number}")
         assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
 

@@ -4,7 +4,10 @@ from openintent_site.models import ApiKey, hash_key
 
 
 class Command(BaseCommand):
-    help = "Revoke API keys, given the key itself, or every key of an agent or user."
+    help = (
+        "Revoke API keys, given the key itself, or every active key of an agent or user. Revoked keys are kept for the "
+        "audit and refused at once. Exits non-zero when no active key matched."
+    )
 
     def add_arguments(self, parser):
         target = parser.add_mutually_exclusive_group(required=True)
@@ -13,6 +16,10 @@ class Command(BaseCommand):
         target.add_argument("--user", help="Revoke every key of this username.")
 
     def handle(self, *args, key, agent, user, **options):
+        # An empty agent id would match every user's key (theirs is empty), so an empty value is refused.
+        for option, value in (("--key", key), ("--agent", agent), ("--user", user)):
+            if value is not None and not value.strip():
+                raise CommandError(f"{option} is empty.")
         keys = ApiKey.objects.active()
         if key:
             keys = keys.filter(key_hash=hash_key(key))

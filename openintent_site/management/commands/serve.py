@@ -35,8 +35,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Port to listen on (default: 8000).")
         parser.add_argument(
             "--workers",
             type=positive,
