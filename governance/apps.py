@@ -13,12 +13,17 @@ class GovernanceConfig(AppConfig):
         from . import tasks
         from .coordinators import admin  # noqa: F401  the coordinator pages (governance/admin.py is the desk's)
         from .coordinators.models import CoordinatorLease
-        from .coordinators.serializers import LeaseSerializer
+        from .coordinators.serializers import CoordinatorLeaseSerializer
         from .coordinators.services import check_guardrails
 
         guards.register(check_guardrails)
-        register_object_serializer(CoordinatorLease, LeaseSerializer)
-        jobs.register("sweep-coordinators", tasks.sweep_coordinators, "coordinator leases moved by the sweep")
+        register_object_serializer(CoordinatorLease, CoordinatorLeaseSerializer)
+        # The periodic job beat sends (CELERY_BEAT_SCHEDULE), for `manage.py sweep`.
+        jobs.register(
+            "sweep-coordinators",
+            tasks.sweep_coordinators,
+            "coordinator leases expired, found unresponsive, failed over or stalled",
+        )
 
 
 class DeskAdminConfig(admin_apps.AdminConfig):

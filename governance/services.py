@@ -14,8 +14,9 @@ from .models import ArbitrationRequest, ArbitrationStatus, Decision
 
 
 @transaction.atomic
-def request_arbitration(intent_id, principal_id, reason, context, options):
-    intent = get_intent(intent_id, lock=True, principal_id=principal_id, needs=Permission.WRITE)
+def request_arbitration(intent_id, principal_id, reason, context, options, needs=Permission.WRITE):
+    """``needs`` None: the server asks on its own (a coordinator's exceeded budget), whatever the intent's policy."""
+    intent = get_intent(intent_id, lock=True, principal_id=principal_id, needs=needs)
     arbitration = ArbitrationRequest.objects.create(
         intent=intent, requested_by=principal_id, reason=reason, context=context, options=options
     )

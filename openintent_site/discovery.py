@@ -50,8 +50,8 @@ CAPABILITIES = [
     "tools",
     "tasks",
     "plans",
-    "triggers",
     "coordinators",
+    "triggers",
 ]
 FEATURES = {
     "intents": True,
@@ -76,8 +76,8 @@ FEATURES = {
     "tools": True,
     "tasks": True,
     "plans": True,
-    "triggers": True,
     "coordinators": True,
+    "triggers": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -99,8 +99,8 @@ RFC_FILES = {
     "0015": "0015-agent-memory-persistent-state.md",
     "0014": "0014-credential-vaults-tool-scoping.md",
     "0012": "0012-task-decomposition-planning.md",
-    "0017": "0017-triggers-reactive-scheduling.md",
     "0013": "0013-coordinator-governance.md",
+    "0017": "0017-triggers-reactive-scheduling.md",
 }
 
 

@@ -105,11 +105,6 @@ class EventType(models.TextChoices):
     PLAN_CHECKPOINT_REACHED = "plan.checkpoint_reached"
     PLAN_CHECKPOINT_APPROVED = "plan.checkpoint_approved"
     PLAN_CHECKPOINT_REJECTED = "plan.checkpoint_rejected"
-    # RFC-0017 triggers: on the log of the intent a fire created, of the unfinished intent that made deduplication
-    # skip it, or of the intent whose event a cascade went too deep from
-    TRIGGER_FIRED = "trigger.fired"
-    TRIGGER_SKIPPED = "trigger.skipped"
-    TRIGGER_CASCADE_LIMIT = "trigger.cascade_limit"
     # RFC-0013 coordinators: only the names the 0.9.1 client's EventType reads back. A lease's grant and end are
     # logged as lease_acquired / lease_released, guardrail hits are kept by governance (GuardrailHit), a budget
     # warning is a budget_alert and a supervisor's plan review a decision_recorded.
@@ -122,6 +117,12 @@ class EventType(models.TextChoices):
     COORDINATOR_FAILED_OVER = "coordinator.failed_over"
     COORDINATOR_HANDOFF = "coordinator.handoff"
     COORDINATOR_GUARDRAILS_UPDATED = "coordinator.guardrails_updated"
+    COORDINATOR_STALLED = "coordinator.stalled"
+    # RFC-0017 triggers: on the log of the intent a fire created, of the unfinished intent that made deduplication
+    # skip it, or of the intent whose event a cascade went too deep from
+    TRIGGER_FIRED = "trigger.fired"
+    TRIGGER_SKIPPED = "trigger.skipped"
+    TRIGGER_CASCADE_LIMIT = "trigger.cascade_limit"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,

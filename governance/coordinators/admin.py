@@ -13,7 +13,7 @@ from intents.plans.models import Plan
 from openintent_site.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, pretty_json
 
 from . import services
-from .models import CoordinatorLease, GuardrailHit
+from .models import CoordinatorLease, DecisionRecord, GuardrailHit
 
 
 def heartbeat_age(lease):
@@ -106,6 +106,33 @@ class CoordinatorLeaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         else:
             plan_admin.decided(request, actions[action], f"Coordinator: {action} done.")
         return HttpResponseRedirect(reverse("admin:governance_coordinatorlease_change", args=[lease_id]))
+
+
+@admin.register(DecisionRecord)
+class DecisionRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Coordinators' decisions as they were recorded: read here, never changed."""
+
+    list_display = ["summary", "decision_type", "coordinator_id", "intent", "confidence", "timestamp"]
+    list_filter = ["decision_type"]
+    search_fields = ["summary", "coordinator_id", "intent__title"]
+    readonly_fields = [
+        "id",
+        "intent",
+        "coordinator_id",
+        "lease",
+        "decision_type",
+        "summary",
+        "rationale",
+        "alternatives_display",
+        "confidence",
+        "recorded_by",
+        "timestamp",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="Alternatives considered")
+    def alternatives_display(self, record):
+        return pretty_json(record.alternatives_considered)
 
 
 class CoordinatedPlanAdmin(plan_admin.PlanAdmin):

@@ -4,77 +4,89 @@
 Lease writes take an optional ``If-Match``: when sent, the write is refused with 409 unless the lease is at that
 version."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from intents.core.api import IntentScopedView
-from intents.plans.api import IF_MATCH_OPTIONAL, optional_body, plan_response
+from intents.plans.api import optional_body, plan_response
 from intents.plans.serializers import PlanSerializer
-from openintent_site.api import body, query, required_version, wire_datetime
+from openintent_site.api import IF_MATCH_VERSION_PATTERN, body, expected_version, query, wire_datetime
 from openintent_site.schema import refusal
 
 from . import services
 from .serializers import (
+    CoordinatorHeartbeatSerializer,
+    CoordinatorLeaseCreateSerializer,
+    CoordinatorLeaseSerializer,
+    CoordinatorReasonSerializer,
     DecisionRecordCreateSerializer,
     DecisionRecordSerializer,
     GuardrailsSerializer,
     HandoffSerializer,
-    HeartbeatSerializer,
-    LeaseCreateSerializer,
-    LeaseSerializer,
     PlanReviewSerializer,
-    ReasonSerializer,
     RecordListQuerySerializer,
     ReplaceSerializer,
 )
 
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": f"^{IF_MATCH_VERSION_PATTERN}$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="When sent, the write is refused with 409 unless the lease is at this version (400 if unreadable).",
+)
 SUPERVISORS_ONLY = refusal("Only a supervisor in the coordinator's chain, holding `supervise` on the intent.")
 ENDED_OR_STALE = refusal("The lease has ended, is not in a state that allows this, or `If-Match` is stale.")
 
 
+def optional_version(request):
+    """The version in ``If-Match`` when one is sent (an unreadable one is a 400 saying what it got), else None."""
+    return expected_version(request) if request.headers.get("If-Match", "").strip() else None
+
+
 def lease_response(lease):
-    return Response(LeaseSerializer(lease).data)
+    return Response(CoordinatorLeaseSerializer(lease).data)
 
 
 class LeaseCreateView(GenericAPIView):
     @extend_schema(
-        request=LeaseCreateSerializer,
+        request=CoordinatorLeaseCreateSerializer,
         responses={
-            200: LeaseSerializer,
+            200: CoordinatorLeaseSerializer,
             409: refusal("The intent or portfolio already has a live coordinator lease (`existing_lease`)."),
             422: refusal("Bad input, or a supervisor chain that does not end at a person (`supervisor_id`)."),
         },
         summary="Grant the coordinator role over an intent or a portfolio (one live coordinator each)",
     )
     def post(self, request):
-        data = body(request, LeaseCreateSerializer)
+        data = body(request, CoordinatorLeaseCreateSerializer)
         return lease_response(services.grant(request.user.id, **data))
 
 
 class LeaseDetailView(GenericAPIView):
-    @extend_schema(responses={200: LeaseSerializer}, summary="Get a coordinator lease")
+    @extend_schema(responses={200: CoordinatorLeaseSerializer}, summary="Get a coordinator lease")
     def get(self, request, lease_id):
         return lease_response(services.lease_for_reader(lease_id, request.user.id))
 
 
 class IntentLeasesView(IntentScopedView):
     @extend_schema(
-        responses={200: LeaseSerializer(many=True)},
+        responses={200: CoordinatorLeaseSerializer(many=True)},
         summary="Coordinator leases of an intent, every status, oldest first (a bare list, as 0.9.1 answers)",
     )
     def get(self, request, intent_id):
         leases = self.intent.coordinator_leases.order_by("granted_at", "pk")
-        return Response(LeaseSerializer(leases, many=True).data)
+        return Response(CoordinatorLeaseSerializer(leases, many=True).data)
 
 
 class HeartbeatView(GenericAPIView):
     @extend_schema(
-        request=HeartbeatSerializer,
+        request=CoordinatorHeartbeatSerializer,
         responses={
             200: inline_serializer(
-                "CoordinatorHeartbeat",
+                "CoordinatorHeartbeatAnswer",
                 {
                     "status": serializers.CharField(),
                     "next_heartbeat_at": serializers.CharField(),
@@ -87,7 +99,7 @@ class HeartbeatView(GenericAPIView):
         summary="Coordinator heartbeat: keeps the role (2 missed intervals: unresponsive; 3: failover)",
     )
     def post(self, request, lease_id):
-        report = optional_body(request, HeartbeatSerializer)
+        report = optional_body(request, CoordinatorHeartbeatSerializer)
         lease = services.heartbeat(lease_id, request.user.id, dict(report))
         return Response(
             {
@@ -105,13 +117,18 @@ def lease_action(summary, request_serializer, call, responses=None):
     class LeaseActionView(GenericAPIView):
         @extend_schema(
             request=request_serializer,
-            responses={200: LeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE, **(responses or {})},
+            responses={
+                200: CoordinatorLeaseSerializer,
+                403: SUPERVISORS_ONLY,
+                409: ENDED_OR_STALE,
+                **(responses or {}),
+            },
             parameters=[IF_MATCH_OPTIONAL],
             summary=summary,
         )
         def post(self, request, lease_id):
             data = optional_body(request, request_serializer)
-            version = required_version(request, required=False)
+            version = optional_version(request)
             return lease_response(call(lease_id, request.user.id, data, version))
 
     return LeaseActionView.as_view()
@@ -127,17 +144,17 @@ handoff_view = lease_action(
 )
 release_view = lease_action(
     "End the role (the coordinator, or a supervisor): completed",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.release(lease_id, actor, data["reason"], version),
 )
 pause_view = lease_action(
     "Pause the coordinator (a supervisor): it plans and assigns nothing until resumed",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.pause(lease_id, actor, data["reason"], version),
 )
 resume_view = lease_action(
     "Resume a paused coordinator (a supervisor)",
-    ReasonSerializer,
+    CoordinatorReasonSerializer,
     lambda lease_id, actor, data, version: services.resume(lease_id, actor, version),
 )
 replace_view = lease_action(
@@ -156,13 +173,13 @@ class GuardrailsView(GenericAPIView):
 
     @extend_schema(
         request=GuardrailsSerializer,
-        responses={200: LeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE},
+        responses={200: CoordinatorLeaseSerializer, 403: SUPERVISORS_ONLY, 409: ENDED_OR_STALE},
         parameters=[IF_MATCH_OPTIONAL],
         summary="Change a coordinator's guardrails (a supervisor): given keys replace, a null removes",
     )
     def patch(self, request, lease_id):
         data = body(request, GuardrailsSerializer)
-        version = required_version(request, required=False)
+        version = optional_version(request)
         return lease_response(services.update_guardrails(lease_id, request.user.id, dict(data), version))
 
 

@@ -72,7 +72,11 @@ class CoordinatorLeaseQuerySet(models.QuerySet):
 
     def waiting_for_supervisor(self):
         """Unresponsive coordinators not yet failed over: the supervisor should look (the desk's queue)."""
-        return self.filter(status=CoordinatorStatus.UNRESPONSIVE).order_by("unresponsive_at")
+        return (
+            self.filter(status=CoordinatorStatus.UNRESPONSIVE)
+            .select_related("intent", "portfolio")
+            .order_by("unresponsive_at")
+        )
 
 
 class CoordinatorLease(models.Model):
@@ -104,6 +108,8 @@ class CoordinatorLease(models.Model):
     failover_at = models.DateTimeField()
     # The budget warning (warn_at_percentage) is logged once per lease.
     budget_warned = models.BooleanField(default=False)
+    # When the supervisor was last told that the intent's tasks made no progress (require_progress_every_minutes).
+    stalled_notified_at = models.DateTimeField(null=True, blank=True)
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

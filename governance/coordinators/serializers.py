@@ -24,24 +24,28 @@ class GuardrailsSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=200), max_length=1000, required=False, allow_null=True
     )
     requires_plan_review = serializers.BooleanField(required=False, allow_null=True)
-    # Stored and returned, not enforced yet (the README's "Not done yet").
-    max_plan_versions = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    max_plan_duration_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    max_task_wait_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    checkpoint_timeout_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    require_progress_every_minutes = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    requires_replan_review = serializers.BooleanField(required=False, allow_null=True)
-    auto_escalate_after_failures = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     require_human_for_capabilities = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=1000, required=False, allow_null=True
     )
+    require_progress_every_minutes = serializers.FloatField(
+        min_value=1, max_value=525_600, required=False, allow_null=True
+    )
+    auto_escalate_after_failures = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, allow_null=True
+    )
+    max_plan_duration_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    # Stored and returned, not enforced yet (the README's "Not done yet").
+    max_plan_versions = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    max_task_wait_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    checkpoint_timeout_hours = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    requires_replan_review = serializers.BooleanField(required=False, allow_null=True)
 
 
 def stored_guardrails(values):
     return {key: value for key, value in values.items() if value is not None} if values is not None else None
 
 
-class LeaseCreateSerializer(serializers.Serializer):
+class CoordinatorLeaseCreateSerializer(serializers.Serializer):
     agent_id = serializers.CharField(max_length=200)
     intent_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
     portfolio_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
@@ -64,16 +68,16 @@ class LeaseCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class LeaseSerializer(serializers.ModelSerializer):
+class CoordinatorLeaseSerializer(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     intent_id = serializers.CharField(read_only=True, allow_null=True)
     portfolio_id = serializers.CharField(read_only=True, allow_null=True)
     successor_id = serializers.CharField(read_only=True, allow_null=True)
     lease_metadata = serializers.DictField(source="metadata", read_only=True)
-    last_heartbeat = TimestampField(read_only=True)
+    last_heartbeat = TimestampField(read_only=True, allow_null=True)
     granted_at = TimestampField(read_only=True)
-    expires_at = TimestampField(read_only=True)
-    ended_at = TimestampField(read_only=True)
+    expires_at = TimestampField(read_only=True, allow_null=True)
+    ended_at = TimestampField(read_only=True, allow_null=True)
     unresponsive_at = TimestampField(read_only=True)
     failover_at = TimestampField(read_only=True)
 
@@ -108,7 +112,7 @@ class LeaseSerializer(serializers.ModelSerializer):
         ]
 
 
-class HeartbeatSerializer(serializers.Serializer):
+class CoordinatorHeartbeatSerializer(serializers.Serializer):
     """The RFC's heartbeat report; all optional (0.9.1's client posts no body)."""
 
     active_tasks = serializers.IntegerField(min_value=0, required=False)
@@ -117,7 +121,7 @@ class HeartbeatSerializer(serializers.Serializer):
     status_summary = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class CoordinatorReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_null=True, default=None)
 
 

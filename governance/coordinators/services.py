@@ -10,11 +10,12 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from agents.registry.models import Agent, AgentStatus
 from governance import services as arbitration
+from governance.models import ArbitrationRequest
 from intents.access.models import Permission
 from intents.access.policy import require
 from intents.core.services import as_uuid, get_intent
@@ -25,6 +26,7 @@ from intents.portfolios.models import Portfolio
 from openintent_site.api import wire_datetime
 from openintent_site.errors import Conflict, InvalidInput, LeaseHeld, NotAllowed, NotFound
 from openintent_site.events import SYSTEM_ACTOR, EventType, append_event
+from openintent_site.models import IntentEvent
 
 from .models import (
     LIVE,
@@ -75,11 +77,14 @@ def lease_for_reader(lease_id, principal_id):
 
 
 def live_lease_covering(intent):
-    """The live coordinator of ``intent``: its own, else that of a portfolio it belongs to."""
-    own = CoordinatorLease.objects.live().filter(intent=intent).first()
-    if own is not None:
-        return own
-    return CoordinatorLease.objects.live().filter(portfolio__memberships__intent=intent).order_by("granted_at").first()
+    """The live coordinator of ``intent``: its own, else that of a portfolio it belongs to. One query, since every
+    task and plan write asks ("intent" sorts before "portfolio")."""
+    return (
+        CoordinatorLease.objects.live()
+        .filter(Q(intent=intent) | Q(portfolio__memberships__intent=intent))
+        .order_by("scope", "granted_at")
+        .first()
+    )
 
 
 def record_for_reader(record_id, principal_id):
@@ -195,11 +200,19 @@ def log(lease, event_type, actor, payload):
         append_event(lease.intent_id, event_type, actor, payload)
 
 
-def lock_lease(lease_id):
+def lock_lease(lease_id, missing_error=NotFound):
+    """The lease locked for update, after the row of the intent (or portfolio) it covers: every lease write takes
+    them in the order a grant does, so that a grant and a supervisor's act or the sweep queue rather than deadlock.
+    ``missing_error`` None answers None for a lease that does not exist (the sweep's lookups)."""
     pk = as_uuid(lease_id)
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=pk).first() if pk else None
-    if lease is None:
-        raise NotFound(LEASE_NOT_FOUND)
+    target = CoordinatorLease.objects.filter(pk=pk).values("intent_id", "portfolio_id").first() if pk else None
+    if target is not None and target["intent_id"]:
+        get_intent(target["intent_id"], lock=True)
+    elif target is not None:
+        Portfolio.objects.select_for_update().filter(pk=target["portfolio_id"]).first()
+    lease = CoordinatorLease.objects.select_for_update().filter(pk=pk).first() if target else None
+    if lease is None and missing_error is not None:
+        raise missing_error(LEASE_NOT_FOUND)
     return lease
 
 
@@ -598,31 +611,41 @@ def refuse(lease, intent, action, actor, guardrail, attempted_value, limit):
 
 def apply_on_exceed(lease_id, intent_id, spent, limit):
     """What the guardrails' ``on_exceed`` asks once the budget is exceeded: pause the coordinator, escalate to
-    people (an arbitration request on the desk), both, or fail the intent's current plan."""
-    with transaction.atomic():
-        lease = CoordinatorLease.objects.select_for_update().get(pk=lease_id)
-        action = (lease.guardrails or {}).get("on_exceed", OnExceed.PAUSE_AND_ESCALATE)
-        reason = f"budget exceeded: {spent} USD spent against {limit}"
-        if action in (OnExceed.PAUSE, OnExceed.PAUSE_AND_ESCALATE) and lease.status == CoordinatorStatus.ACTIVE:
-            lease.status = CoordinatorStatus.PAUSED
-            lease.status_reason = reason
-            lease.version += 1
-            lease.save()
-            log(lease, EventType.COORDINATOR_PAUSED, SYSTEM_ACTOR, {"coordinator_id": lease.agent_id, "reason": reason})
-        escalate = action in (OnExceed.ESCALATE, OnExceed.PAUSE_AND_ESCALATE) and lease.intent_id is not None
-        if escalate and not lease.intent.arbitrations.filter(status="pending", requested_by=SYSTEM_ACTOR).exists():
-            arbitration.request_arbitration(
-                intent_id,
-                SYSTEM_ACTOR,
-                reason,
-                {"coordinator_id": lease.agent_id, "guardrail": "max_budget_usd", "spent_usd": spent, "limit": limit},
-                [],
-            )
-        if action == OnExceed.FAIL and lease.intent_id:
-            plan = plans.current_plan(lease.intent)
-            if plan is not None and not plan.is_finished:
+    people (an arbitration request on the desk), both, or fail the intent's current plan. Each in a transaction of
+    its own, taking its locks as the write it makes always does."""
+    action = CoordinatorLease.objects.filter(pk=lease_id).values_list("guardrails", flat=True).first() or {}
+    action = action.get("on_exceed", OnExceed.PAUSE_AND_ESCALATE)
+    reason = f"budget exceeded: {spent} USD spent against {limit}"
+    if action in (OnExceed.PAUSE, OnExceed.PAUSE_AND_ESCALATE):
+        with transaction.atomic():
+            lease = lock_lease(lease_id, missing_error=None)
+            if lease is not None and lease.status == CoordinatorStatus.ACTIVE:
+                lease.status = CoordinatorStatus.PAUSED
+                lease.status_reason = reason
+                lease.version += 1
+                lease.save()
+                log(
+                    lease,
+                    EventType.COORDINATOR_PAUSED,
+                    SYSTEM_ACTOR,
+                    {"coordinator_id": lease.agent_id, "reason": reason},
+                )
+    pending = ArbitrationRequest.objects.filter(intent_id=intent_id, status="pending", requested_by=SYSTEM_ACTOR)
+    if action in (OnExceed.ESCALATE, OnExceed.PAUSE_AND_ESCALATE) and not pending.exists():
+        context = {
+            "coordinator_lease": str(lease_id),
+            "guardrail": "max_budget_usd",
+            "spent_usd": spent,
+            "limit": limit,
+        }
+        arbitration.request_arbitration(intent_id, SYSTEM_ACTOR, reason, context, [], needs=None)
+    if action == OnExceed.FAIL:
+        with transaction.atomic():
+            plan = plans.current_plan(get_intent(intent_id))
+            if plan is not None:
                 _, plan = plans.lock_plan(plan.pk, SYSTEM_ACTOR, needs=None)
-                plans.fail_plan(plan, SYSTEM_ACTOR, None, reason)
+                if not plan.is_finished:
+                    plans.fail_plan(plan, SYSTEM_ACTOR, None, reason)
 
 
 def warn_on_budget(lease, intent, spent, limit, actor):
@@ -654,6 +677,25 @@ def warn_on_budget(lease, intent, spent, limit, actor):
             "threshold_percent": percentage,
         },
     )
+
+
+def escalate_after_failures(lease, intent, task, limit):
+    """With this failure, the intent's tasks have failed ``limit`` times or more under this coordinator: once the
+    failure has committed, people are asked (an arbitration request on the desk, unless one of the server's waits)."""
+    failures = IntentEvent.objects.filter(
+        intent_id=intent.pk, event_type=EventType.TASK_FAILED, created_at__gte=lease.granted_at
+    ).count()
+    if failures + 1 < limit:
+        return
+    reason = f"{failures + 1} task failures under coordinator {lease.agent_id} (auto_escalate_after_failures {limit})"
+    context = {"coordinator_id": lease.agent_id, "guardrail": "auto_escalate_after_failures", "task_id": str(task.pk)}
+
+    def escalate():
+        pending = ArbitrationRequest.objects.filter(intent_id=intent.pk, status="pending", requested_by=SYSTEM_ACTOR)
+        if not pending.exists():
+            arbitration.request_arbitration(intent.pk, SYSTEM_ACTOR, reason, context, [], needs=None)
+
+    transaction.on_commit(escalate)
 
 
 # The writes a paused coordinator may not make: it plans and assigns no more until its supervisor resumes it.
@@ -711,6 +753,16 @@ def check_guardrails(action, intent, actor, **facts):
                 refuse(lease, intent, action, actor, "allowed_capabilities", name, allowed)
     if action == "task.claim":
         over("max_concurrent_tasks", in_flight(intent) + 1)
+        for name in facts["task"].capabilities_required or []:
+            if name in (limit("require_human_for_capabilities") or []) and not is_person(actor):
+                refuse(lease, intent, action, actor, "require_human_for_capabilities", name, "a person")
+    if action in ("task.claim", "plan.resume") and limit("max_plan_duration_hours") is not None:
+        plan = facts["plan"] if action == "plan.resume" else facts["task"].plan
+        if plan is not None and plan.activated_at is not None:
+            hours = round((timezone.now() - plan.activated_at).total_seconds() / 3600, 2)
+            over("max_plan_duration_hours", hours)
+    if action == "task.fail" and limit("auto_escalate_after_failures") is not None:
+        escalate_after_failures(lease, intent, facts["task"], limit("auto_escalate_after_failures"))
     if action == "plan.activate" and guardrails.get("requires_plan_review"):
         plan = facts["plan"]
         review = PlanReview.objects.filter(plan=plan).first()
@@ -743,7 +795,7 @@ def successor_for(lease):
 
 @transaction.atomic
 def mark_unresponsive(lease_id, now):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is None or lease.status != CoordinatorStatus.ACTIVE or lease.unresponsive_at > now:
         return
     base = lease.last_heartbeat or lease.granted_at
@@ -767,13 +819,11 @@ def mark_unresponsive(lease_id, now):
 
 @transaction.atomic
 def fail_over(lease_id, now, why="heartbeat_timeout"):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is None or lease.status not in (CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE):
         return None
     if why == "heartbeat_timeout" and lease.failover_at > now:
         return None
-    if lease.intent_id:
-        get_intent(lease.intent_id, lock=True)
     summary = state_summary(lease)
     to = successor_for(lease)
     end(lease, CoordinatorStatus.FAILED_OVER, why, SYSTEM_ACTOR, now)
@@ -797,16 +847,57 @@ def fail_over(lease_id, now, why="heartbeat_timeout"):
 
 @transaction.atomic
 def expire(lease_id, now):
-    lease = CoordinatorLease.objects.select_for_update().filter(pk=lease_id).first()
+    lease = lock_lease(lease_id, missing_error=None)
     if lease is not None:
         end_if_over(lease, now)
+
+
+# What counts as progress on an intent's tasks, for require_progress_every_minutes.
+PROGRESS = [
+    EventType.TASK_STARTED,
+    EventType.TASK_PROGRESS,
+    EventType.TASK_COMPLETED,
+    EventType.TASK_FAILED,
+    EventType.TASK_UNBLOCKED,
+]
+
+
+@transaction.atomic
+def notice_stall(lease_id, now):
+    """``coordinator.stalled`` when tasks are running and none has moved in the guardrail's window; again after each
+    further quiet window."""
+    lease = lock_lease(lease_id, missing_error=None)
+    minutes = ((lease.guardrails or {}).get("require_progress_every_minutes") if lease else None) or None
+    if lease is None or lease.status != CoordinatorStatus.ACTIVE or minutes is None or lease.intent_id is None:
+        return False
+    running = Task.objects.filter(intent_id=lease.intent_id, status=TaskStatus.RUNNING).count()
+    events = IntentEvent.objects.filter(intent_id=lease.intent_id, event_type__in=PROGRESS)
+    last = events.order_by("-id").values_list("created_at", flat=True).first() or lease.granted_at
+    quiet_since = max(last, lease.stalled_notified_at or last)
+    if not running or now - quiet_since < timedelta(minutes=minutes):
+        return False
+    lease.stalled_notified_at = now
+    lease.save(update_fields=["stalled_notified_at"])
+    log(
+        lease,
+        EventType.COORDINATOR_STALLED,
+        SYSTEM_ACTOR,
+        {
+            "coordinator_id": lease.agent_id,
+            "running_tasks": running,
+            "last_progress_at": wire_datetime(last),
+            "require_progress_every_minutes": minutes,
+            "supervisor_id": lease.supervisor_id,
+        },
+    )
+    return True
 
 
 def sweep(batch_size=200, now=None):
     """Expire leases past ``expires_at``, mark silent coordinators unresponsive (2 intervals), fail over those
     silent for 3 intervals or whose agent the registry has declared dead. Each lease in its own transaction."""
     now = now or timezone.now()
-    counts = {"expired": 0, "unresponsive": 0, "failed_over": 0}
+    counts = {"expired": 0, "unresponsive": 0, "failed_over": 0, "stalled": 0}
     live = CoordinatorLease.objects.filter(status__in=LIVE)
     for pk in live.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size]:
         expire(pk, now)
@@ -828,4 +919,10 @@ def sweep(batch_size=200, now=None):
     for pk in dead.values_list("pk", flat=True)[:batch_size]:
         if fail_over(pk, now, why="agent_dead"):
             counts["failed_over"] += 1
+    watching = CoordinatorLease.objects.filter(
+        status=CoordinatorStatus.ACTIVE, guardrails__has_key="require_progress_every_minutes"
+    )
+    for pk in watching.values_list("pk", flat=True)[:batch_size]:
+        if notice_stall(pk, now):
+            counts["stalled"] += 1
     return counts

@@ -1310,8 +1310,9 @@ def lock_checkpoint(checkpoint_id):
 
 
 def may_decide(intent, checkpoint, actor, by_person):
-    """Who decides a checkpoint: one of its ``approvers`` when it names them, else a holder of ``admin`` on the intent;
-    in the admin desk, also any superuser."""
+    """Who decides a checkpoint: one of its ``approvers`` when it names them, else a holder of ``approve`` on the intent
+    (RFC-0013's grant for review gates and checkpoints; ``supervise`` and ``admin`` include it); in the admin desk,
+    also any superuser."""
     if by_person is not None and by_person.is_superuser:
         return
     if checkpoint.approvers:
@@ -1323,7 +1324,7 @@ def may_decide(intent, checkpoint, actor, by_person):
         return
     if by_person is not None:
         raise NotAllowed("The checkpoint names no approvers: only a superuser may decide it here")
-    require(intent, actor, Permission.ADMIN)
+    require(intent, actor, Permission.APPROVE)
 
 
 def refuse_unless_waiting(plan, checkpoint):

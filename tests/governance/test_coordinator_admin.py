@@ -94,3 +94,23 @@ def test_a_refused_action_is_shown_not_applied(officer, coordinated):
 
     assert "Cannot resume a coordinator that is active" in response.content.decode()
     assert CoordinatorLease.objects.get(pk=lease["id"]).version == 1
+
+
+def test_decision_records_are_read_never_changed(officer, api, coordinated):
+    intent, _, _ = coordinated
+    body = {
+        "coordinator_id": "agent-research",
+        "intent_id": intent["id"],
+        "decision_type": "plan_created",
+        "summary": "Two steps",
+        "rationale": "Small job",
+        "alternatives_considered": [{"description": "one step", "rejected_reason": "no review"}],
+    }
+    record = api.post("/api/v1/decisions", body, format="json").json()
+
+    listing = officer.get("/admin/governance/decisionrecord/").content.decode()
+    detail = officer.get(f"/admin/governance/decisionrecord/{record['id']}/change/").content.decode()
+
+    assert "Two steps" in listing
+    assert "no review" in detail and 'name="_save"' not in detail
+    assert officer.post(f"/admin/governance/decisionrecord/{record['id']}/delete/").status_code == 403

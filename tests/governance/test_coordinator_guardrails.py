@@ -2,8 +2,12 @@
 409 ``guardrail_violation`` naming the guardrail, the attempted value and the limit, writes nothing, and is logged;
 the supervisor's plan review gates activation; the budget warns at its threshold and applies ``on_exceed``."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from governance.coordinators import services
 from governance.coordinators.models import GuardrailHit
 from governance.models import ArbitrationRequest
 from intents.models import Plan, Task
@@ -181,3 +185,108 @@ def test_no_guardrails_without_a_live_coordinator(api, person_api, intent):
         api.post(PLANS, {"intent_id": intent["id"], "tasks": [t["id"] for t in tasks]}, format="json").status_code
         == 200
     )
+
+
+def test_a_portfolio_coordinator_s_guardrails_cover_its_member_intents(api, person_api, intent):
+    portfolio = api.post("/api/v1/portfolios", {"name": "Q1", "created_by": "agent-research"}, format="json").json()
+    added = api.post(f"/api/v1/portfolios/{portfolio['id']}/intents", {"intent_id": intent["id"]}, format="json")
+    assert added.status_code == 200, added.content
+    granted = api.post(
+        COORDINATORS,
+        {
+            "agent_id": "agent-research",
+            "portfolio_id": portfolio["id"],
+            "scope": "portfolio",
+            "supervisor_id": "reviewer",
+            "guardrails": {"allowed_capabilities": ["search"]},
+        },
+        format="json",
+    )
+    assert granted.status_code == 200, granted.content
+
+    refused = api.post(TASKS, {"intent_id": intent["id"], "name": "x", "capabilities_required": ["pay"]}, format="json")
+
+    assert_violation(refused, "allowed_capabilities", "pay", ["search"])
+    outside = new_intent(api, "Not a member")
+    assert (
+        api.post(
+            TASKS, {"intent_id": outside["id"], "name": "x", "capabilities_required": ["pay"]}, format="json"
+        ).status_code
+        == 200
+    )
+
+
+def test_the_budget_escalates_on_a_closed_intent_too(api, person_api, intent):
+    api.put(f"/api/v1/intents/{intent['id']}/acl", {"default_policy": "closed"}, format="json")
+    lease = grant(api, intent, guardrails={"max_budget_usd": 1, "on_exceed": "escalate"})
+    record_cost(api, intent, 2)
+
+    refused = api.post(TASKS, {"intent_id": intent["id"], "name": "over"}, format="json")
+
+    assert_violation(refused, "max_budget_usd", 2.0, 1.0)
+    assert ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system").count() == 1
+    assert get_lease(api, lease)["status"] == "active"
+
+
+def test_tasks_needing_a_human_capability_are_claimed_by_people_only(api, person_api, intent):
+    grant(api, intent, guardrails={"require_human_for_capabilities": ["sign"]})
+    task = create_task(api, intent, "sign the filing", capabilities_required=["sign"])
+
+    refused = act(api, task, "claim")
+    claimed = act(person_api, task, "claim")
+
+    assert_violation(refused, "require_human_for_capabilities", "sign", "a person")
+    assert claimed.status_code == 200 and claimed.json()["assigned_agent"] == "reviewer"
+
+
+def test_no_progress_in_the_window_logs_the_coordinator_stalled(api, person_api, intent):
+    lease = grant(api, intent, guardrails={"require_progress_every_minutes": 10}, heartbeat_interval_seconds=86400)
+    idle = create_task(api, intent, "waiting")
+    start = timezone.now()
+    assert services.sweep(now=start + timedelta(minutes=30))["stalled"] == 0  # nothing running: nothing to stall
+    task = create_task(api, intent, "slow")
+    done(api, task, "claim")
+    done(api, task, "start")
+    start = timezone.now()
+
+    quiet = [services.sweep(now=start + timedelta(minutes=m))["stalled"] for m in (5, 11, 12, 22)]
+
+    assert quiet == [0, 1, 0, 1]
+    stalled = [e["payload"] for e in event_log(api, intent["id"]) if e["event_type"] == "coordinator.stalled"]
+    assert stalled[0]["running_tasks"] == 1 and stalled[0]["supervisor_id"] == "reviewer"
+    assert get_lease(api, lease)["status"] == "active" and idle["status"] == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_failures_escalate_to_people_once_committed(api, person_api, intent):
+    grant(api, intent, guardrails={"auto_escalate_after_failures": 2})
+
+    def fail_one(name):
+        task = create_task(api, intent, name, max_attempts=1)
+        done(api, task, "claim")
+        done(api, task, "start")
+        done(api, task, "fail", {"error": "boom"})
+
+    fail_one("first")
+    assert not ArbitrationRequest.objects.filter(intent_id=intent["id"]).exists()
+    fail_one("second")
+    fail_one("third")
+
+    requests = ArbitrationRequest.objects.filter(intent_id=intent["id"], requested_by="system")
+    assert [r.context["guardrail"] for r in requests] == ["auto_escalate_after_failures"]
+    assert "2 task failures" in requests[0].reason
+
+
+def test_a_plan_past_its_duration_claims_no_more_tasks(api, person_api, intent):
+    lease = grant(api, intent, guardrails={"max_plan_duration_hours": 2})
+    first, second = create_task(api, intent, "a"), create_task(api, intent, "b")
+    plan = api.post(PLANS, {"intent_id": intent["id"], "tasks": [first["id"], second["id"]]}, format="json").json()
+    api.post(f"{PLANS}/{plan['id']}/activate", format="json", HTTP_IF_MATCH=str(plan["version"]))
+    assert act(api, first, "claim").status_code == 200
+    Plan.objects.filter(pk=plan["id"]).update(activated_at=timezone.now() - timedelta(hours=3))  # three hours on
+
+    refused = act(api, second, "claim")
+
+    assert refused.status_code == 409 and refused.json()["guardrail"] == "max_plan_duration_hours"
+    assert refused.json()["attempted_value"] >= 3 and refused.json()["limit"] == 2
+    assert hits(lease)[0][:2] == ("violation", "max_plan_duration_hours")

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from governance.coordinators.models import LIVE, CoordinatorLease
+from openintent_site.models import ApiKey
 
 KEYS = ["agent-research-key", "agent-synth-key", "dev-user-key"]
 
@@ -77,3 +78,42 @@ def test_parallel_grants_leave_one_live_coordinator(live_servers, live_server_ur
         },
     )
     assert CoordinatorLease.objects.filter(portfolio_id=portfolio["id"], status__in=LIVE).count() == 1
+
+
+def test_parallel_replacements_by_the_supervisor_leave_one_live_coordinator(live_servers, live_server_url):
+    supervisor = get_user_model().objects.create_user("race-supervisor")
+    api_key = ApiKey(user=supervisor, name="test")
+    api_key.set_key("race-supervisor-key")
+    api_key.save()
+    count = clients_count()
+    owner = make_client(live_servers, 0)
+    intent = owner.post("/api/v1/intents", json={"title": "Contended replacement"}).json()
+    lease = owner.post(
+        "/api/v1/coordinators",
+        json={"agent_id": "coordinator-0", "intent_id": intent["id"], "supervisor_id": "race-supervisor"},
+    ).json()
+    clients = [
+        httpx.Client(
+            base_url=live_servers[index % len(live_servers)].url,
+            headers={"X-API-Key": "race-supervisor-key"},
+            timeout=60,
+        )
+        for index in range(count)
+    ]
+    barrier = threading.Barrier(count)
+
+    def replace(index):
+        barrier.wait()
+        return clients[index].post(
+            f"/api/v1/coordinators/{lease['id']}/replace", json={"agent_id": f"replacement-{index}"}
+        )
+
+    with ThreadPoolExecutor(count) as pool:
+        results = list(pool.map(replace, range(count)))
+
+    assert sorted(response.status_code for response in results) == [200] + [409] * (count - 1), [
+        r.text[:200] for r in results
+    ]
+    winner = next(response.json() for response in results if response.status_code == 200)
+    live = CoordinatorLease.objects.filter(intent_id=intent["id"], status__in=LIVE)
+    assert [item.agent_id for item in live] == [winner["agent_id"]]

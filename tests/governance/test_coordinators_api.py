@@ -10,6 +10,7 @@ from agents.registry.models import Agent
 from governance.coordinators import services
 from governance.coordinators.models import CoordinatorLease
 from tests.conftest import client_for, event_log, new_intent
+from tests.intents.plans_helpers import activate, create_plan, create_task, get_plan, run_to_completion
 
 from .coordinator_helpers import COORDINATORS, SUPERVISOR, get_lease, grant, lease_act
 
@@ -229,6 +230,8 @@ def test_pause_resume_and_the_paused_coordinator_plans_nothing(api, person_api, 
     assert again.status_code == 409
     assert (resumed.status_code, resumed.json()["status"]) == (200, "active")
     assert lease_act(person_api, lease, "pause", HTTP_IF_MATCH="1").status_code == 409
+    unreadable = lease_act(person_api, lease, "pause", HTTP_IF_MATCH="*")
+    assert unreadable.status_code == 400 and "If-Match" in unreadable.json()["detail"]
     types = [e["event_type"] for e in event_log(api, intent["id"])]
     assert types.count("coordinator.paused") == 1 and types.count("coordinator.resumed") == 1
     assert "task.created" not in types
@@ -298,3 +301,28 @@ def test_the_coordinate_permission_on_a_closed_intent(api, other_api, person_api
     assert grant_response.status_code in (200, 201), grant_response.content
 
     assert grant(other_api, intent, agent_id="agent-synth")["status"] == "active"
+
+
+def test_a_checkpoint_without_approvers_is_decided_by_a_holder_of_approve(api, intent):
+    api.put(f"/api/v1/intents/{intent['id']}/acl", {"default_policy": "closed"}, format="json")
+    for principal, permission in (("coordinating-bot", "coordinate"), ("approving-bot", "approve")):
+        entry = {"principal_id": principal, "permission": permission}
+        assert api.post(f"/api/v1/intents/{intent['id']}/acl/entries", entry, format="json").status_code in (200, 201)
+    fetch = create_task(api, intent, "fetch")
+    plan = create_plan(
+        api, intent, [fetch, create_task(api, intent, "report")], checkpoints=[{"id": "cp", "after_task": "fetch"}]
+    )
+    activate(api, plan)
+    run_to_completion(api, fetch)
+    checkpoint_id = get_plan(api, plan)["checkpoints"][0]["checkpoint_id"]
+
+    def as_agent(agent_id):
+        client = client_for("dev-user-key")
+        client.credentials(HTTP_X_API_KEY="dev-user-key", HTTP_X_AGENT_ID=agent_id)
+        return client
+
+    refused = as_agent("coordinating-bot").post(f"/api/v1/checkpoints/{checkpoint_id}/approve", format="json")
+    approved = as_agent("approving-bot").post(f"/api/v1/checkpoints/{checkpoint_id}/approve", format="json")
+
+    assert refused.status_code == 403 and refused.json()["required_permission"] == "approve"
+    assert approved.status_code == 200, approved.content

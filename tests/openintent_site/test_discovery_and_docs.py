@@ -38,8 +38,8 @@ CAPABILITY_ROUTES = {
     "memory": "/api/v1/memory",
     "vaults": "/api/v1/vaults",
     "tools": "/api/v1/tools/invoke",
-    "triggers": "/api/v1/triggers/{id}/fire",
     "coordinators": "/api/v1/coordinators/{id}/heartbeat",
+    "triggers": "/api/v1/triggers/{id}/fire",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
