@@ -115,7 +115,10 @@ def test_grants_show_their_use_and_are_managed_through_the_services(admin_client
     assert b"could not be suspended" in again.content
     admin_client.post(GRANTS, {"action": "resume", "_selected_action": [grant["id"]]})
     assert ToolGrant.objects.get(pk=grant["id"]).status == "active"
-    admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]]})
+    asked = admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]]})
+    assert "every grant delegated from it" in asked.content.decode()
+    assert ToolGrant.objects.get(pk=grant["id"]).status == "active"
+    admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]], "confirmed": "yes"})
     assert set(ToolGrant.objects.values_list("status", flat=True)) == {"revoked"}
     events = VaultEvent.objects.filter(actor="boss").order_by("id")
     assert [(event.event_type, str(event.grant_id)) for event in events] == [
