@@ -98,6 +98,8 @@ class Queue:
     columns: tuple[Column, ...]
     see_all: Callable
     actions: tuple[RowAction, ...] = field(default=())
+    # False when ``since`` is a time to come (an expiry): such a queue has no "oldest pending item".
+    ages: bool = True
 
     def items(self):
         return self.queryset().order_by(self.since)
@@ -246,6 +248,7 @@ QUEUES: list[Queue] = [
         queryset=lambda: ACLEntry.objects.filter(expiring_soon()).select_related("intent"),
         since="expires_at",
         since_label="next expiry",
+        ages=False,
         columns=(
             Column("Principal", lambda e: link(change_url(e), e.principal_id)),
             Column("Permission", lambda e: e.permission),
@@ -264,6 +267,7 @@ QUEUES: list[Queue] = [
         ),
         since="expires_at",
         since_label="next expiry",
+        ages=False,
         columns=(
             Column("Agent", lambda g: link(change_url(g), g.agent_id)),
             Column("Service", lambda g: g.credential.service),
