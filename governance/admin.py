@@ -20,7 +20,7 @@ from intents.attachments.admin import AttachmentInline
 from intents.core.admin import AssignmentInline
 from intents.core.services import unfinished_dependencies
 from intents.costs.admin import CostInline
-from intents.costs.services import LIMIT_NAMES, budget_of, spent_cents
+from intents.costs.services import LIMIT_NAMES, budget_of, limit_label, spent_cents
 from intents.leases.admin import LeaseInline
 from intents.models import TERMINAL, AccessRequestStatus, Intent, IntentStatus, RetryPolicy
 from intents.retries.admin import FailureInline
@@ -268,7 +268,7 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class AttentionFilter(admin.SimpleListFilter):
-    title = "needs a person"
+    title = "what it waits for"
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
@@ -381,7 +381,10 @@ class IntentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "failure_count": intent.failures.count(),
             "access_policy": policy_of(intent),
             "pending_access_requests": intent.access_requests.filter(status=AccessRequestStatus.PENDING),
-            "open_overruns": intent.budget_overruns.filter(acknowledged_at__isnull=True),
+            "open_overruns": [
+                (limit_label(overrun), overrun.pk)
+                for overrun in intent.budget_overruns.filter(acknowledged_at__isnull=True)
+            ],
             "timeline": [
                 {
                     "event": event,

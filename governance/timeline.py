@@ -5,6 +5,7 @@ whole payload is always one click away on the page."""
 
 from collections.abc import Callable
 
+from intents.costs.services import LIMIT_NAMES
 from openintent_site.events import EventType
 
 
@@ -13,9 +14,28 @@ def keys(payload):
     return ", ".join(names) + ("…" if len(payload) > 4 else "")
 
 
+def short(value, limit=40):
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fields(payload):
+    """The payload's first keys with their values when they are short scalars (``n=3, text=hello``)."""
+    shown = [
+        f"{name}={short(payload[name])}" if isinstance(payload[name], str | int | float | bool) else f"{name}=…"
+        for name in sorted(payload)[:4]
+    ]
+    return ", ".join(shown) + (", …" if len(payload) > 4 else "")
+
+
 def of(payload, name, default="?"):
     value = payload.get(name, default)
     return default if value in (None, "") else value
+
+
+def limit(payload):
+    name = of(payload, "limit")
+    return LIMIT_NAMES.get(name, name).lower()
 
 
 def dollars(cents):
@@ -47,13 +67,12 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     EventType.ADDED_TO_PORTFOLIO: lambda p: f"Added to portfolio {of(p, 'portfolio_name', of(p, 'portfolio_id'))}",
     EventType.REMOVED_FROM_PORTFOLIO: lambda p: f"Removed from portfolio {of(p, 'portfolio_id')}",
     EventType.BUDGET_ALERT: lambda p: (
-        f"Budget alert: {dollars(p.get('spent_cents'))} spent of {dollars(p.get('limit_cents'))} ({of(p, 'limit')})"
+        f"Budget alert: {dollars(p.get('spent_cents'))} spent of {dollars(p.get('limit_cents'))} ({limit(p)})"
     ),
     EventType.BUDGET_EXCEEDED: lambda p: (
-        f"Budget exceeded: {dollars(p.get('spent_cents'))} spent, "
-        f"limit {dollars(p.get('limit_cents'))} ({of(p, 'limit')})"
+        f"Budget exceeded: {dollars(p.get('spent_cents'))} spent, limit {dollars(p.get('limit_cents'))} ({limit(p)})"
     ),
-    EventType.BUDGET_OVERRUN_ACKNOWLEDGED: lambda p: f"Budget overrun acknowledged ({of(p, 'limit')})",
+    EventType.BUDGET_OVERRUN_ACKNOWLEDGED: lambda p: f"Budget overrun acknowledged ({limit(p)})",
     EventType.FAILURE_RECORDED: lambda p: (
         f"{of(p, 'agent_id')} failed: {of(p, 'error_code')}"
         + (f", retry at {p['retry_scheduled_at']}" if p.get("retry_scheduled_at") else "")
@@ -82,4 +101,4 @@ def sentence(event):
         except (KeyError, TypeError, ValueError, AttributeError):
             pass
     readable = event.event_type.replace("_", " ").replace(".", " ")
-    return f"{readable[:1].upper()}{readable[1:]}" + (f": {keys(payload)}" if payload else "")
+    return f"{readable[:1].upper()}{readable[1:]}" + (f": {fields(payload)}" if payload else "")

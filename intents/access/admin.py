@@ -41,7 +41,7 @@ def intent_link(obj):
 class ExpiringFilter(admin.SimpleListFilter):
     """Grants by when they end (shared with the vaults' tool grants, which have an ``expires_at`` too)."""
 
-    title = "expires"
+    title = "when it expires"
     parameter_name = "expiring"
 
     def lookups(self, request, model_admin):

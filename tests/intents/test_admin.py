@@ -48,7 +48,11 @@ def test_the_intent_page_shows_state_constraints_timeline_and_leases(admin_clien
         types
     )
     timeline = page[page.index('id="timeline"') :]
-    lines = ["<summary>Lease on “analysis” taken</summary>", "<summary>Comment: text</summary>", "<summary>Created"]
+    lines = [
+        "<summary>Lease on “analysis” taken</summary>",
+        "<summary>Comment: text=looks fine</summary>",
+        "<summary>Created",
+    ]
     positions = [timeline.index(line) for line in lines]
     assert positions == sorted(positions)
     assert "looks fine" in timeline
