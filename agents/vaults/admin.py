@@ -164,15 +164,24 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected credentials (and every grant on them)")
     def revoke(self, request, queryset):
+        live = queryset.exclude(status=CredentialStatus.REVOKED)
+        effect = (
+            "Revoking a credential revokes every grant on it at once: no tool call uses it again. The vault's audit "
+            "trail records who revoked it. This cannot be undone; its secret cannot be used again."
+        )
+        asking = confirmed(self, request, live, effect, confirm="Revoke the credentials")
+        if asking is not None:
+            return asking
         actor = request.user.get_username()
         revoked = grants = 0
-        for pk in queryset.exclude(status=CredentialStatus.REVOKED).values_list("pk", flat=True):
+        for pk in live.values_list("pk", flat=True):
             with transaction.atomic():
                 credential = Credential.objects.select_for_update().get(pk=pk)
                 _, affected = services.revoke_credential_locked(credential, actor, "revoked in the admin")
             revoked += 1
             grants += affected
             logger.info("credential %s revoked by %s in the admin", pk, actor)
+            self.log_change(request, credential, "Revoked")
         self.message_user(request, f"Revoked {revoked} credential(s) and {grants} grant(s).")
 
 
