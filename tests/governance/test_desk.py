@@ -9,9 +9,10 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from agents.registry.services import sweep_health
+from governance import queues
 from governance.models import ArbitrationRequest, Decision
 from governance.queues import QUEUES
-from intents.models import AccessRequest, BudgetOverrun, Lease, WebhookDelivery
+from intents.models import AccessRequest, BudgetOverrun, Intent, Lease, WebhookDelivery
 from intents.subscriptions import delivery
 from openintent_site.models import IntentEvent
 from tests.agents.test_health import silent_for
@@ -468,3 +469,25 @@ def test_a_timeline_of_2000_events_is_paginated_with_seconds_and_one_line_each(r
 
     last = reviewer.get(f"/admin/intents/intent/{intent['id']}/change/?timeline_page=41").content.decode()
     assert "Page 41 of 41" in last and "Created" in last
+
+
+def test_another_app_adds_its_queue_with_one_entry(reviewer, api, monkeypatch):
+    monkeypatch.setattr(queues, "QUEUES", list(queues.QUEUES))
+    urgent = queues.Queue(
+        key="urgent",
+        label="Urgent intents",
+        empty="Nothing urgent.",
+        queryset=lambda: Intent.objects.filter(title__startswith="URGENT"),
+        since="created_at",
+        since_label="waiting since",
+        columns=(queues.Column("Intent", queues.intent_link),),
+        see_all=lambda: queues.admin_url(Intent, query={"q": "URGENT"}),
+    )
+    queues.register(urgent, after="arbitrations")
+    queues.register(urgent, after="arbitrations")  # registering twice (ready() run again) adds it once
+    new_intent(api, title="URGENT: the fire alarm")
+
+    assert [queue.key for queue in queues.QUEUES][:3] == ["arbitrations", "urgent", "access-requests"]
+    section = queue_section(reviewer.get("/admin/").content.decode(), "urgent")
+    assert "Urgent intents (1)" in section and "URGENT: the fire alarm" in section
+    assert reviewer.get("/admin/desk/urgent/").status_code == 200
