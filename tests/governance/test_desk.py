@@ -204,6 +204,10 @@ def test_a_settled_arbitration_is_a_read_only_record(reviewer, chart_question):
     assert "You may edit it again below" not in page
     for text in ["Decision", "bar", "simple", "reviewer", "Back to the desk"]:
         assert text in page
+    decided_at = re.search(r"Decided at:</label>\s*<div class=\"readonly\">([^<]*)</div>", page)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", decided_at.group(1)), decided_at.group(1)
+    created_at = re.search(r"Created at:</label>\s*<div class=\"readonly\">([^<]*)</div>", page)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", created_at.group(1)), created_at.group(1)
     assert reviewer.post(f"{url}/change/", {"outcome": "line"}).status_code == 403
 
 
