@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -22,6 +24,7 @@ from openintent_site.admin_tools import (
     confirmed,
     log_done,
 )
+from openintent_site.errors import DomainError
 
 from .models import AccessPolicy, AccessRequest, AccessRequestStatus, ACLEntry, Permission
 from .services import review_access_request, revoke_by_reviewer
@@ -81,6 +84,22 @@ class AccessReviewForm(forms.ModelForm):
         fields = []
 
 
+def review_effect(access_request, cleaned):
+    who, intent = access_request.principal_id, access_request.intent
+    if cleaned["decision"] != "approve":
+        return (
+            f"Deny {who}'s request for {access_request.requested_permission} access to “{intent}”. The request is "
+            "closed for good (they may ask again); the intent's log records your decision."
+        )
+    level = cleaned.get("grant_permission") or access_request.requested_permission
+    requested = access_request.requested_permission
+    asked = "" if level == requested else f" (they asked for {requested})"
+    return (
+        f"Grant {who} {level} access to “{intent}”{asked}. They can use it at once; the intent's log records your "
+        "approval, and the grant can be revoked later."
+    )
+
+
 @admin.register(AccessRequest)
 class AccessRequestAdmin(admin.ModelAdmin):
     form = AccessReviewForm
@@ -123,6 +142,31 @@ class AccessRequestAdmin(admin.ModelAdmin):
     def status_badge(self, access_request):
         return badge(access_request.status)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A review is confirmed before it is recorded: the page states what it will do.
+        access_request = self.get_object(request, unquote(object_id))
+        if (
+            request.method == "POST"
+            and access_request is not None
+            and access_request.status == AccessRequestStatus.PENDING
+            and request.POST.get("confirmed") != "yes"
+            and self.has_change_permission(request, access_request)
+        ):
+            form = AccessReviewForm(request.POST, instance=access_request)
+            if form.is_valid():
+                context = {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "object": access_request,
+                    "title": "Record this review?",
+                    "effect": review_effect(access_request, form.cleaned_data),
+                    "fields": [(name, request.POST.get(name, "")) for name in ["decision", "grant_permission", "note"]],
+                    "confirm": "Approve" if form.cleaned_data["decision"] == "approve" else "Deny",
+                    "cancel_url": request.path,
+                }
+                return TemplateResponse(request, "admin/object_actions/confirm_form.html", context)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def response_change(self, request, obj):
         # The review's own message is the one the reviewer sees; back to the desk, where the next one waits.
         return HttpResponseRedirect(reverse("admin:index"))
@@ -130,14 +174,22 @@ class AccessRequestAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if obj.status == AccessRequestStatus.PENDING:
             approved = form.cleaned_data["decision"] == "approve"
-            review_access_request(
-                obj,
-                request.user.get_username(),
-                approved,
-                form.cleaned_data.get("grant_permission") or None,
-                form.cleaned_data.get("note") or None,
-            )
+            try:
+                review_access_request(
+                    obj,
+                    request.user.get_username(),
+                    approved,
+                    form.cleaned_data.get("grant_permission") or None,
+                    form.cleaned_data.get("note") or None,
+                )
+            except DomainError as refused:  # decided meanwhile, in another tab or by another reviewer
+                messages.error(request, refused.message)
+                return
             messages.success(request, "Access granted." if approved else "Access denied.")
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # What the admin history records for the review (the form changes no field of the request itself).
+        return "Approved" if form.cleaned_data.get("decision") == "approve" else "Denied"
 
 
 @admin.register(AccessPolicy)

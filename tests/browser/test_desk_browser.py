@@ -159,7 +159,9 @@ def test_reviewer_approves_an_access_request_and_the_agents_next_call_succeeds(l
     page.check("input[name=decision][value=approve]")
     page.fill("textarea[name=note]", "summaries are fine")
     page.click("input[name=_save]")
-    page.wait_for_selector("#desk .messagelist, .messagelist")
+    assert "Grant agent-synth write access to “Board minutes”" in page.inner_text("#effect")
+    page.click("#confirm-action")
+    page.wait_for_selector("#desk")
 
     assert httpx.get(intent_url, headers=AGENT).status_code == 200
     events = httpx.get(f"{intent_url}/events", headers=OWNER).json()

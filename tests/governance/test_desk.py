@@ -279,8 +279,14 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
     assert other_api.get(url).status_code == 403
 
     change = f"/admin/intents/accessrequest/{asked['id']}/change/"
-    response = reviewer.post(change, {"decision": "approve", "grant_permission": "", "note": "fine"})
+    review = {"decision": "approve", "grant_permission": "", "note": "fine"}
+    effect = reviewer.post(change, review).content.decode()
+    assert "Grant agent-synth read access to “Quarterly numbers”" in effect
+    assert AccessRequest.objects.get(pk=asked["id"]).status == "pending"
+    response = reviewer.post(change, {**review, "confirmed": "yes"})
     assert response.status_code == 302 and response["Location"] == "/admin/"
+    history = LogEntry.objects.get(object_id=asked["id"])
+    assert (history.user.username, history.get_change_message()) == ("reviewer", "Approved")
     assert other_api.get(url).status_code == 200
     access_request = AccessRequest.objects.get(pk=asked["id"])
     assert (access_request.status, access_request.decided_by) == ("approved", "reviewer")
@@ -291,7 +297,9 @@ def test_reviewer_approves_an_access_request_and_the_agent_gets_in(reviewer, oth
 def test_reviewer_denies_and_nothing_is_granted(reviewer, other_api, closed_intent):
     url = f"/api/v1/intents/{closed_intent['id']}"
     asked = other_api.post(f"{url}/access-requests", {}, format="json").json()
-    reviewer.post(f"/admin/intents/accessrequest/{asked['id']}/change/", {"decision": "deny", "note": "no"})
+    change = f"/admin/intents/accessrequest/{asked['id']}/change/"
+    assert "closed for good" in reviewer.post(change, {"decision": "deny", "note": "no"}).content.decode()
+    reviewer.post(change, {"decision": "deny", "note": "no", "confirmed": "yes"})
     assert other_api.get(url).status_code == 403
     denied = AccessRequest.objects.get(pk=asked["id"])
     assert (denied.status, denied.decision_reason, denied.decided_by) == ("denied", "no", "reviewer")
