@@ -217,7 +217,11 @@ class ArbitrationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if arbitration is None or not self.has_view_permission(request, arbitration):
             raise Http404("Not found")
         change_url = reverse("admin:governance_arbitrationrequest_change", args=[arbitration.pk])
-        if request.method != "POST" or arbitration.status != ArbitrationStatus.PENDING:
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        if arbitration.status != ArbitrationStatus.PENDING:
+            # Sent from a page that was open before someone else decided: the record shows their decision.
+            self.message_user(request, "This request was already decided; its decision is below.", messages.WARNING)
             return HttpResponseRedirect(change_url)
         choice = request.POST.get("choice", "")
         rationale = request.POST.get("rationale", "").strip()

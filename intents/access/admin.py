@@ -145,6 +145,11 @@ class AccessRequestAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # A review is confirmed before it is recorded: the page states what it will do.
         access_request = self.get_object(request, unquote(object_id))
+        if request.method == "POST" and access_request is not None and access_request.status != "pending":
+            # A review sent from a page that was open before someone decided it.
+            decided = f"This request was already {access_request.status} by {access_request.decided_by}."
+            self.message_user(request, decided, messages.WARNING)
+            return HttpResponseRedirect(request.path)
         if (
             request.method == "POST"
             and access_request is not None
@@ -183,9 +188,15 @@ class AccessRequestAdmin(admin.ModelAdmin):
                     form.cleaned_data.get("note") or None,
                 )
             except DomainError as refused:  # decided meanwhile, in another tab or by another reviewer
+                obj.review_refused = True
                 messages.error(request, refused.message)
                 return
             messages.success(request, "Access granted." if approved else "Access denied.")
+
+    def log_change(self, request, obj, message):
+        if getattr(obj, "review_refused", False):
+            return None  # nothing was recorded, so nothing goes in the history
+        return super().log_change(request, obj, message)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # What the admin history records for the review (the form changes no field of the request itself).

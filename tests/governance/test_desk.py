@@ -191,8 +191,8 @@ def test_a_decision_is_confirmed_with_its_effect_then_recorded_once(reviewer, ap
     history = LogEntry.objects.get(object_id=arbitration["id"])
     assert (history.user.username, history.get_change_message()) == ("reviewer", "Decided: line")
 
-    again = reviewer.post(f"{url}/decide/", {"choice": "bar", "confirmed": "yes"})
-    assert again.status_code == 302
+    again = reviewer.post(f"{url}/decide/", {"choice": "bar", "confirmed": "yes"}, follow=True)
+    assert "This request was already decided" in again.content.decode()
     assert Decision.objects.count() == 1
 
 
@@ -503,3 +503,18 @@ def test_another_app_adds_its_queue_with_one_entry(reviewer, api, monkeypatch):
     section = queue_section(reviewer.get("/admin/").content.decode(), "urgent")
     assert "Urgent intents (1)" in section and "URGENT: the fire alarm" in section
     assert reviewer.get("/admin/desk/urgent/").status_code == 200
+
+
+def test_a_request_reviewed_in_two_tabs_is_decided_once(reviewer, other_api, closed_intent):
+    asked = other_api.post(f"/api/v1/intents/{closed_intent['id']}/access-requests", {}, format="json").json()
+    change = f"/admin/intents/accessrequest/{asked['id']}/change/"
+    first_tab = reviewer.post(change, {"decision": "deny", "note": "no"})  # both tabs show the confirmation
+    second_tab = reviewer.post(change, {"decision": "approve", "note": "yes"})
+    assert "closed for good" in first_tab.content.decode() and "Grant agent-synth" in second_tab.content.decode()
+
+    reviewer.post(change, {"decision": "deny", "note": "no", "confirmed": "yes"})
+    late = reviewer.post(change, {"decision": "approve", "note": "yes", "confirmed": "yes"}, follow=True)
+    assert late.status_code == 200
+    assert AccessRequest.objects.get(pk=asked["id"]).status == "denied"
+    assert other_api.get(f"/api/v1/intents/{closed_intent['id']}").status_code == 403
+    assert [entry.get_change_message() for entry in LogEntry.objects.all()] == ["Denied"]
