@@ -156,7 +156,8 @@ class ObjectActionsMixin:
             raise Http404("Not found")
         change_url = self.admin_url("change", obj.pk)
         if not action.allowed(obj):
-            self.message_user(request, f"“{obj}” cannot be {action.label.lower()}d any more.", messages.WARNING)
+            # Done meanwhile (another tab, another reviewer), or the record moved on: its page shows where it stands.
+            self.message_user(request, f"“{action.label}” no longer applies to “{obj}”.", messages.WARNING)
             return HttpResponseRedirect(change_url)
         if request.method == "POST":
             pk = obj.pk

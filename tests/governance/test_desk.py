@@ -518,3 +518,12 @@ def test_a_request_reviewed_in_two_tabs_is_decided_once(reviewer, other_api, clo
     assert AccessRequest.objects.get(pk=asked["id"]).status == "denied"
     assert other_api.get(f"/api/v1/intents/{closed_intent['id']}").status_code == 403
     assert [entry.get_change_message() for entry in LogEntry.objects.all()] == ["Denied"]
+
+
+def test_an_action_that_no_longer_applies_says_so(reviewer, api):
+    overrun(api)
+    item = BudgetOverrun.objects.get()
+    reviewer.post(f"/admin/intents/budgetoverrun/{item.pk}/acknowledge/")
+    again = reviewer.post(f"/admin/intents/budgetoverrun/{item.pk}/acknowledge/", follow=True).content.decode()
+    assert "“Acknowledge” no longer applies" in again
+    assert f'href="/admin/intents/budgetoverrun/{item.pk}/acknowledge/"' not in again
