@@ -137,7 +137,9 @@ class WebhookDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
 
     @admin.display(description="Receiver")
     def receiver(self, delivery):
-        return delivery.subscription.webhook_url
+        # Shortened in the list, so a long URL leaves the other columns on the screen; whole in its tooltip.
+        url = delivery.subscription.webhook_url
+        return format_html('<span title="{}">{}</span>', url, url if len(url) <= 60 else f"{url[:59]}…")
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, delivery):
