@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from intents.subscriptions import delivery
+from tests.conftest import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,16 @@ OVERFLOW = """() => {
   if (document.documentElement.scrollWidth > width + 1) wide.push('the page');
   return wide;
 }"""
+
+
+@pytest.fixture
+def live_server_url(server_env, transactional_db, keys):
+    """A server process of each test's own. The admin history (LogEntry) makes a server process cache content type
+    ids, which the database flush between tests renumbers: a server shared with an earlier test would write stale
+    ids."""
+    server = start_server(server_env)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

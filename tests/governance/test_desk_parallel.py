@@ -5,14 +5,31 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
 from governance.models import Decision
 from intents.models import BudgetOverrun
 from openintent_site.models import IntentEvent
+from tests.conftest import start_server
 
 OWNER = {"X-API-Key": "agent-research-key"}
+
+
+@pytest.fixture
+def live_servers(server_env, transactional_db, keys):
+    """Two server processes of each test's own. The admin history (LogEntry) makes a server process cache content
+    type ids, which the database flush between tests renumbers: servers shared with other tests would go stale."""
+    servers = [start_server(server_env), start_server(server_env)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server_url(live_servers):
+    return live_servers[0].url
 
 
 def sessions_count():
