@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from .admin_tools import IssueOnlyAdminMixin
+from .admin_tools import IssueOnlyAdminMixin, confirmed
 from .auth import MAX_AGENT_ID
 from .models import ApiKey
 
@@ -99,6 +99,14 @@ class ApiKeyAdmin(IssueOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke_keys(self, request, queryset):
+        effect = (
+            "Revoking a key refuses every request made with it from now on (401); it stays listed for the audit. "
+            "This cannot be undone: issue a new key instead."
+        )
+        asking = confirmed(self, request, queryset.active(), effect, confirm="Revoke the keys")
+        if asking is not None:
+            return asking
         for api_key in queryset.active():
             api_key.revoke()
+            self.log_change(request, api_key, "Revoked")
         self.message_user(request, "Revoked.")

@@ -48,6 +48,7 @@ class EventType(models.TextChoices):
     # RFC-0009 costs
     BUDGET_ALERT = "budget_alert"
     BUDGET_EXCEEDED = "budget_exceeded"
+    BUDGET_OVERRUN_ACKNOWLEDGED = "budget_overrun_acknowledged"
     # RFC-0010 retries
     FAILURE_RECORDED = "failure_recorded"
     FALLBACK_TRIGGERED = "fallback_triggered"
@@ -140,6 +141,8 @@ SERVER_ONLY = frozenset(
         EventType.LEASE_RELEASED,
         EventType.ADDED_TO_PORTFOLIO,
         EventType.REMOVED_FROM_PORTFOLIO,
+        # A reviewer's acknowledgement, written by the admin desk only.
+        EventType.BUDGET_OVERRUN_ACKNOWLEDGED,
         EventType.AGENT_LIFECYCLE,
         EventType.MEMORY_CREATED,
         EventType.MEMORY_UPDATED,

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from intents.core.models import AgentAssignment
 from intents.leases.models import Lease
-from openintent_site.admin_tools import ReadOnlyAdminMixin, pretty_json
+from openintent_site.admin_tools import ReadOnlyAdminMixin, confirmed, pretty_json
 from openintent_site.auth import Principal
 from openintent_site.errors import DomainError
 
@@ -210,6 +210,7 @@ class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 refused.append(f"{agent_id}: {error.message}")
             else:
                 done += 1
+                self.log_change(request, Agent.objects.get(pk=agent_id), verb.capitalize())
         self.message_user(request, f"{verb.capitalize()} {done} agent(s).")
         if refused:
             self.message_user(request, "Not changed: " + "; ".join(refused), level=messages.WARNING)
@@ -220,6 +221,13 @@ class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Deregister the selected agents now (their leases end)")
     def deregister(self, request, queryset):
+        effect = (
+            "Deregistering takes the agents out of the registry now: the leases they hold end at once, and each must "
+            "register again to take part. This cannot be undone."
+        )
+        asking = confirmed(self, request, queryset, effect, confirm="Deregister the agents")
+        if asking is not None:
+            return asking
         self.act(request, queryset, AgentStatus.DEREGISTERED, "deregistered")
 
 

@@ -13,7 +13,16 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 
-from openintent_site.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, pretty_json
+from intents.access.admin import ExpiringFilter
+from openintent_site.admin_tools import (
+    ObjectAction,
+    ObjectActionsMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    badge,
+    confirmed,
+    pretty_json,
+)
 from openintent_site.errors import DomainError
 from openintent_site.events import EventType
 
@@ -155,15 +164,24 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected credentials (and every grant on them)")
     def revoke(self, request, queryset):
+        live = queryset.exclude(status=CredentialStatus.REVOKED)
+        effect = (
+            "Revoking a credential revokes every grant on it at once: no tool call uses it again. The vault's audit "
+            "trail records who revoked it. This cannot be undone; its secret cannot be used again."
+        )
+        asking = confirmed(self, request, live, effect, confirm="Revoke the credentials")
+        if asking is not None:
+            return asking
         actor = request.user.get_username()
         revoked = grants = 0
-        for pk in queryset.exclude(status=CredentialStatus.REVOKED).values_list("pk", flat=True):
+        for pk in live.values_list("pk", flat=True):
             with transaction.atomic():
                 credential = Credential.objects.select_for_update().get(pk=pk)
                 _, affected = services.revoke_credential_locked(credential, actor, "revoked in the admin")
             revoked += 1
             grants += affected
             logger.info("credential %s revoked by %s in the admin", pk, actor)
+            self.log_change(request, credential, "Revoked")
         self.message_user(request, f"Revoked {revoked} credential(s) and {grants} grant(s).")
 
 
@@ -183,10 +201,37 @@ class ToolAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+REVOKE_GRANT_EFFECT = (
+    "Revoking ends the grant and every grant delegated from it at once: the agent's next tool call through it is "
+    "denied. The vault's audit trail records who revoked it. This cannot be undone; a new grant can be given."
+)
+
+
+def revoke_one_grant(grant, actor):
+    with transaction.atomic():
+        locked = ToolGrant.objects.select_related("credential__vault").select_for_update(of=("self",)).get(pk=grant.pk)
+        count = services.revoke_grant_locked(locked, actor, "revoked in the admin")
+    if not count:
+        return "This grant was already revoked."
+    return f"Grant of {grant.credential.service} to {grant.agent_id} revoked ({count} grant(s) with its delegations)."
+
+
 @admin.register(ToolGrant)
-class ToolGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ToolGrantAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["agent_id", "service", "scopes", "status_display", "usage", "source", "expires_at", "created_at"]
-    list_filter = ["status", "source", "credential__service"]
+    list_filter = [ExpiringFilter, "status", "source", "credential__service"]
+    object_actions = (
+        ObjectAction(
+            name="revoke",
+            label="Revoke",
+            effect=lambda grant: (
+                f"Revoke the grant of {grant.credential.service} to {grant.agent_id}? {REVOKE_GRANT_EFFECT}"
+            ),
+            run=revoke_one_grant,
+            allowed=lambda grant: grant.status != GrantStatus.REVOKED,
+            confirm="Revoke the grant",
+        ),
+    )
     search_fields = ["agent_id", "granted_by", "credential__label", "credential__service"]
     readonly_fields = [
         "credential",
@@ -218,7 +263,7 @@ class ToolGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status_display(self, grant):
-        return grant.effective_status
+        return badge(grant.effective_status)
 
     @admin.display(description="Constraints")
     def constraints_display(self, grant):
@@ -245,6 +290,7 @@ class ToolGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     )
                     done += change(grant, actor) or 1
                 logger.info("grant %s %s by %s in the admin", pk, verb, actor)
+                self.log_change(request, grant, verb.capitalize())
             except DomainError:
                 refused += 1
         message = f"{verb.capitalize()} {done} grant(s)."
@@ -267,9 +313,13 @@ class ToolGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected grants (and every grant delegated from them)")
     def revoke(self, request, queryset):
+        live = queryset.exclude(status=GrantStatus.REVOKED).select_related("credential")
+        asking = confirmed(self, request, live, REVOKE_GRANT_EFFECT, confirm="Revoke the grants")
+        if asking is not None:
+            return asking
         self.each(
             request,
-            queryset.exclude(status=GrantStatus.REVOKED),
+            live,
             lambda grant, actor: services.revoke_grant_locked(grant, actor, "revoked in the admin"),
             "revoked",
         )

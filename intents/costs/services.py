@@ -9,15 +9,27 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from intents.access.models import Permission
 from intents.core.services import get_intent
+from openintent_site.errors import Conflict
 from openintent_site.events import EventType, append_event
 
 from .models import BudgetOverrun, Cost
 
 CENTS_PER_UNIT = {"usd": Decimal(100), "cents": Decimal(1), "usd_cents": Decimal(1)}
 BUDGET_LIMITS = ("max_total_cents", "max_per_agent_cents", "max_per_call_cents")
+# The limits as people call them (the admin, the desk).
+LIMIT_NAMES = {
+    "max_total_cents": "Total budget",
+    "max_per_agent_cents": "Budget per agent",
+    "max_per_call_cents": "Limit per call",
+}
+
+
+def limit_label(overrun):
+    return LIMIT_NAMES.get(overrun.limit_name, overrun.limit_name)
 
 
 def cents(amount, unit):
@@ -81,6 +93,36 @@ def check_budget(intent, cost):
             append_event(
                 intent.pk, EventType.BUDGET_ALERT, cost.agent_id, {**payload, "threshold_percent": float(threshold)}
             )
+
+
+@transaction.atomic
+def acknowledge_overrun(overrun_id, reviewer):
+    """A reviewer has seen an overrun: it leaves the desk's queue, and the intent's log says who saw it and when.
+
+    The conditional update makes a second acknowledgement (another tab, another reviewer) a conflict, not a second
+    entry in the log."""
+    now = timezone.now()
+    acknowledged = BudgetOverrun.objects.filter(pk=overrun_id, acknowledged_at__isnull=True).update(
+        acknowledged_by=reviewer, acknowledged_at=now
+    )
+    overrun = BudgetOverrun.objects.get(pk=overrun_id)
+    if not acknowledged:
+        raise Conflict(
+            f"This overrun was already acknowledged by {overrun.acknowledged_by}",
+            acknowledged_by=overrun.acknowledged_by,
+        )
+    append_event(
+        overrun.intent_id,
+        EventType.BUDGET_OVERRUN_ACKNOWLEDGED,
+        reviewer,
+        {
+            "overrun_id": overrun.pk,
+            "limit": overrun.limit_name,
+            "limit_cents": float(overrun.limit_cents),
+            "spent_cents": float(overrun.spent_cents),
+        },
+    )
+    return overrun
 
 
 def totals_by(costs, field):

@@ -3,7 +3,7 @@ from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
 from intents.core.models import IntentStatus
-from openintent_site.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, pretty_json
+from openintent_site.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, badge, pretty_json
 
 from .models import Portfolio, PortfolioMembership
 
@@ -18,7 +18,7 @@ class MembershipInline(ReadOnlyInline):
 
     @admin.display(description="Status")
     def intent_status(self, membership):
-        return membership.intent.status
+        return badge(membership.intent.status)
 
 
 STATUS_COLOURS = {

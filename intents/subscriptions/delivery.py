@@ -32,6 +32,7 @@ import httpx
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from intents.access.policy import permission_of
@@ -240,6 +241,22 @@ def deliver(delivery_id):
         update_fields=["status", "attempts", "last_status_code", "last_error", "next_attempt_at", "delivered_at"]
     )
     return delivery
+
+
+def retry_now(delivery_id):
+    """A person's "retry now": a failed or waiting delivery is due at once, for one more attempt (a failed one that
+    fails again is failed again). Returns whether there was such a delivery; the caller queues the attempt after
+    commit. A delivered one stays delivered: its receiver has it."""
+    return bool(
+        WebhookDelivery.objects.filter(pk=delivery_id)
+        .exclude(status=DeliveryStatus.DELIVERED)
+        .update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            # One attempt left before failing for good, whatever the count was.
+            attempts=Least(F("attempts"), settings.OPENINTENT_WEBHOOK_MAX_ATTEMPTS - 1),
+        )
+    )
 
 
 def due(batch_size=500):

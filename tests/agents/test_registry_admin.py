@@ -107,7 +107,11 @@ def test_the_drain_action_drains_through_the_service_and_the_agent_hears_of_it(a
 
 
 def test_the_deregister_action_ends_the_agents_leases(admin_client, fleet):
-    admin_client.post("/admin/agents/agent/", {"action": "deregister", "_selected_action": ["billing-1"]})
+    selected = {"action": "deregister", "_selected_action": ["billing-1"]}
+    asked = admin_client.post("/admin/agents/agent/", selected)
+    assert "This cannot be undone." in asked.content.decode()
+    assert Agent.objects.get(pk="billing-1").status == "active"
+    admin_client.post("/admin/agents/agent/", {**selected, "confirmed": "yes"})
 
     assert Agent.objects.get(pk="billing-1").status == "deregistered"
     assert Lease.objects.get(scope="batch-9").status == "expired"

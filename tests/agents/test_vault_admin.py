@@ -115,7 +115,10 @@ def test_grants_show_their_use_and_are_managed_through_the_services(admin_client
     assert b"could not be suspended" in again.content
     admin_client.post(GRANTS, {"action": "resume", "_selected_action": [grant["id"]]})
     assert ToolGrant.objects.get(pk=grant["id"]).status == "active"
-    admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]]})
+    asked = admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]]})
+    assert "every grant delegated from it" in asked.content.decode()
+    assert ToolGrant.objects.get(pk=grant["id"]).status == "active"
+    admin_client.post(GRANTS, {"action": "revoke", "_selected_action": [grant["id"]], "confirmed": "yes"})
     assert set(ToolGrant.objects.values_list("status", flat=True)) == {"revoked"}
     events = VaultEvent.objects.filter(actor="boss").order_by("id")
     assert [(event.event_type, str(event.grant_id)) for event in events] == [
@@ -127,6 +130,21 @@ def test_grants_show_their_use_and_are_managed_through_the_services(admin_client
     # Grants are not added, edited or deleted by hand there.
     assert admin_client.get(f"{GRANTS}add/").status_code == 403
     assert admin_client.post(f"{GRANTS}{grant['id']}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_a_credential_is_revoked_after_a_confirmation_with_its_grants(admin_client, api, tool_service):  # noqa: F811
+    credential = new_credential(api, new_vault(api)["id"], SECRET)
+    grant = new_grant(api, credential["id"])
+    selected = {"action": "revoke", "_selected_action": [credential["id"]]}
+
+    asked = admin_client.post(CREDENTIALS, selected)
+    assert "revokes every grant on it" in asked.content.decode()
+    assert Credential.objects.get(pk=credential["id"]).status == "active"
+
+    admin_client.post(CREDENTIALS, {**selected, "confirmed": "yes"})
+    assert Credential.objects.get(pk=credential["id"]).status == "revoked"
+    assert ToolGrant.objects.get(pk=grant["id"]).status == "revoked"
+    assert VaultEvent.objects.filter(event_type="credential.revoked", actor="boss").count() == 1
 
 
 def test_the_invocation_log_filters_by_agent_tool_status_and_date(admin_client, api, tool_service):  # noqa: F811

@@ -48,7 +48,10 @@ def test_nothing_guarding_an_intent_is_deleted_in_the_admin(admin_client, api, o
     assert not [event for event in event_log(api, restricted_intent["id"]) if event["actor"] == "boss"]
 
     # What the admin does offer on grants, revoking one, goes through the service and is logged as the reviewer.
-    admin_client.post(ENTRIES, {"action": "revoke_entries", "_selected_action": [str(entry.pk)]})
+    asked = admin_client.post(ENTRIES, {"action": "revoke_entries", "_selected_action": [str(entry.pk)]})
+    assert "This cannot be undone" in asked.content.decode()
+    assert ACLEntry.objects.filter(pk=entry.pk).exists()
+    admin_client.post(ENTRIES, {"action": "revoke_entries", "_selected_action": [str(entry.pk)], "confirmed": "yes"})
     assert not ACLEntry.objects.filter(pk=entry.pk).exists()
     revoked = [event for event in event_log(api, restricted_intent["id"]) if event["event_type"] == "access_revoked"]
     assert [(event["actor"], event["payload"]["principal_id"]) for event in revoked] == [("boss", "agent-auditor")]

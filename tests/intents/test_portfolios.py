@@ -450,7 +450,7 @@ def test_admin_shows_each_portfolios_progress_and_members(staff, api, portfolio)
 
     detail = staff.get(f"/admin/intents/portfolio/{portfolio['id']}/change/").content.decode()
     assert "Done step" in detail and "Running step" in detail
-    assert "primary" in detail
+    assert ">Primary<" in detail
     assert "require_all_completed" in detail
 
 

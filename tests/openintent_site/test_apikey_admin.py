@@ -106,7 +106,11 @@ def test_an_issued_key_cannot_be_rebound(admin_client, keys):
 def test_revoking_in_the_admin_locks_the_key_out(admin_client, keys):
     target = ApiKey.objects.get(agent_id="agent-research")
 
-    response = admin_client.post(LIST, {"action": "revoke_keys", "_selected_action": [str(target.pk)]}, follow=True)
+    selected = {"action": "revoke_keys", "_selected_action": [str(target.pk)]}
+    asked = admin_client.post(LIST, selected)
+    assert "This cannot be undone" in asked.content.decode()
+    assert client_for("agent-research-key").get("/api/v1/intents").status_code == 200
+    response = admin_client.post(LIST, {**selected, "confirmed": "yes"}, follow=True)
 
     assert "Revoked." in response.content.decode()
     assert client_for("agent-research-key").get("/api/v1/intents").status_code == 401
