@@ -1,6 +1,26 @@
 """Python SDK for the OpenIntent Coordination Protocol: typed sync and async clients."""
 
 from ._version import __version__
+from .agents import (
+    Agent,
+    AgentConfig,
+    BaseAgent,
+    GuardrailError,
+    Worker,
+    input_guardrail,
+    on_access_requested,
+    on_assignment,
+    on_complete,
+    on_drain,
+    on_event,
+    on_handoff,
+    on_lease_available,
+    on_retry,
+    on_state_change,
+    on_task,
+    on_trigger,
+    output_guardrail,
+)
 from .client import AsyncOpenIntentClient, OpenIntentClient
 from .exceptions import (
     AuthenticationError,
@@ -119,4 +139,22 @@ __all__ = [
     "SSESubscription",
     "EventQueue",
     "AsyncEventQueue",
+    "Agent",
+    "AgentConfig",
+    "BaseAgent",
+    "Worker",
+    "GuardrailError",
+    "on_assignment",
+    "on_complete",
+    "on_state_change",
+    "on_event",
+    "on_lease_available",
+    "on_access_requested",
+    "on_task",
+    "on_trigger",
+    "on_drain",
+    "on_handoff",
+    "on_retry",
+    "input_guardrail",
+    "output_guardrail",
 ]
