@@ -410,7 +410,8 @@ class BaseAgent:
         logger.info("agent %s draining: %s", self._agent_id, reason)
         for handler in self.handlers("drain"):
             await self._guarded(handler)
-        pending = [task for task in self._work if not task.done()]
+        this = asyncio.current_task()
+        pending = [task for task in self._work if not task.done() and task is not this]
         if pending:
             done, still = await asyncio.wait(pending, timeout=self.config.drain_timeout)
             for task in still:

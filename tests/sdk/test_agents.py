@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from openintent import (
     Agent,
@@ -532,3 +533,54 @@ def test_keys_in_state_change_are_those_changed_not_those_present(boss, live_ser
         # Events are dispatched in order: had the first patch fired the handler, it would be logged first.
         assert wait_for(lambda: log, WAIT)
     assert log == [{"data": 3, "other": 2}]
+
+
+def test_task_events_fire_on_task_for_their_status(boss, live_server_url):
+    log: list = []
+
+    @Agent(AGENT, api_key=KEY, reconnect_delay=0.1, auto_complete=False)
+    class TaskWatcher:
+        @on_task(status="completed")
+        def finished(self, intent, task):
+            log.append(("completed", task["task_id"]))
+
+        @on_task()
+        def any_move(self, intent, task):
+            log.append(("any", task["event_type"]))
+
+    intent = boss.create_intent("with a task")
+    boss.assign_agent(intent.id, AGENT)
+    http = httpx.Client(base_url=live_server_url + "/api/v1", headers={"X-API-Key": OTHER_KEY})
+    agent = TaskWatcher(base_url=live_server_url, last_event_id=last_id(boss, intent.id))
+    with running(agent):
+        task = http.post(f"/intents/{intent.id}/tasks", json={"name": "one step"}).json()
+        for move in ("claim", "start", "complete"):
+            assert http.post(f"/tasks/{task['id']}/{move}", json={}).status_code == 200
+        assert wait_for(lambda: ("completed", task["id"]) in log, WAIT)
+    http.close()
+    assert [entry for entry in log if entry[0] == "completed"] == [("completed", task["id"])]
+    moves = [entry[1] for entry in log if entry[0] == "any"]
+    assert moves[-1] == "task.completed" and "task.claimed" in moves
+
+
+def test_a_drain_the_server_announces_stops_the_agent(boss, live_server_url):
+    log: list = []
+
+    @Agent(AGENT, api_key=KEY, reconnect_delay=0.1)
+    class Drained:
+        @on_drain
+        def draining(self):
+            log.append("drain")
+
+    http = httpx.Client(base_url=live_server_url + "/api/v1", headers={"X-API-Key": KEY, "X-Agent-ID": AGENT})
+    assert http.post("/agents/register", json={"agent_id": AGENT}).status_code in (200, 201)
+    work = boss.create_intent("held while draining")
+    boss.assign_agent(work.id, AGENT)  # lifecycle events reach the stream through the intents the agent works on
+    agent = Drained(base_url=live_server_url, last_event_id=last_id(boss, work.id))
+    with running(agent) as thread:
+        response = http.patch(f"/agents/{AGENT}/status", json={"status": "draining", "reason": "maintenance"})
+        assert response.status_code == 200, response.text
+        thread.join(WAIT)
+        assert not thread.is_alive()
+    http.close()
+    assert log == ["drain"]
