@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
-from ._core import Call, Response, api, endpoint
-from ._wire import UTC, as_dict, format_datetime, items_of, wire_value
+from ._core import Call, Response, api, endpoint, unexpected
+from ._wire import UTC, as_dict, first, format_datetime, items_of, wire_value
 from .exceptions import NotFoundError
 from .models import (
     AccessPolicy,
@@ -60,9 +60,23 @@ FileInput = bytes | str | os.PathLike[str] | IO[bytes]
 # Parsers ------------------------------------------------------------------------------------------------------
 
 
-def _one(model: Callable[[dict[str, Any]], M]) -> Callable[[Response], M]:
+def _object(response: Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise unexpected(response, "a JSON object")
+    return body
+
+
+def _one(model: Callable[[dict[str, Any]], M], identity: str = "id") -> Callable[[Response], M]:
+    """An answer holding one object, which must name itself with ``identity``: an empty or foreign object (a
+    proxy's, another server's) raises :class:`UnexpectedResponseError` instead of becoming an empty model."""
+
     def parse(response: Response) -> M:
-        return model(as_dict(response.json()))
+        body = _object(response)
+        if body.get(identity) in (None, ""):
+            name = getattr(model, "__self__", model).__name__
+            raise unexpected(response, f"{name} (an object with {identity!r})")
+        return model(body)
 
     return parse
 
@@ -71,7 +85,11 @@ def _many(model: Callable[[dict[str, Any]], M], *keys: str) -> Callable[[Respons
     """A list answer in either shape: a bare array or an envelope holding it under one of ``keys``."""
 
     def parse(response: Response) -> list[M]:
-        return [model(row) for row in items_of(response.json(), *keys)]
+        body = response.json()
+        if not isinstance(body, list) and not (isinstance(body, dict) and isinstance(first(body, *keys), list)):
+            shapes = " or ".join([f"an object with {key!r}" for key in keys] + ["a JSON array"])
+            raise unexpected(response, shapes)
+        return [model(row) for row in items_of(body, *keys)]
 
     return parse
 
@@ -81,7 +99,7 @@ def _nothing(response: Response) -> None:
 
 
 def _raw(response: Response) -> dict[str, Any]:
-    return as_dict(response.json())
+    return _object(response)
 
 
 def _content(response: Response) -> bytes:
@@ -496,7 +514,7 @@ class OpenIntentAPI:
     def download_attachment(self, intent_id: str, attachment_id: str) -> Call[bytes]:
         """The content of an uploaded file."""
         path = _intent_path(intent_id, f"/attachments/{_seg(attachment_id)}/content")
-        return Call("GET", path, _content, headers={"Accept": "*/*"})
+        return Call("GET", path, _content, headers={"Accept": "*/*"}, expects_json=False)
 
     @endpoint
     def delete_attachment(self, intent_id: str, attachment_id: str) -> Call[None]:
@@ -736,7 +754,7 @@ class OpenIntentAPI:
 
     @endpoint
     def get_acl(self, intent_id: str) -> Call[IntentACL]:
-        return Call("GET", _intent_path(intent_id, "/acl"), _one(IntentACL.from_dict))
+        return Call("GET", _intent_path(intent_id, "/acl"), _one(IntentACL.from_dict, "intent_id"))
 
     @endpoint
     def set_acl(
@@ -747,7 +765,7 @@ class OpenIntentAPI:
     ) -> Call[IntentACL]:
         """Replace the policy and every grant (admin)."""
         body = {"default_policy": wire_value(default_policy), "entries": [_acl_entry(e) for e in entries or []]}
-        return Call("PUT", _intent_path(intent_id, "/acl"), _one(IntentACL.from_dict), json=body)
+        return Call("PUT", _intent_path(intent_id, "/acl"), _one(IntentACL.from_dict, "intent_id"), json=body)
 
     @endpoint
     def grant_access(

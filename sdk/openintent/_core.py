@@ -15,6 +15,7 @@ import functools
 import inspect
 import json as jsonlib
 import random
+import ssl
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -29,14 +30,17 @@ from ._wire import UTC, as_opt_int, as_opt_str
 from .exceptions import (
     AuthenticationError,
     ConflictError,
+    GoneError,
     LeaseConflictError,
     NotFoundError,
     OpenIntentConnectionError,
     OpenIntentError,
     OpenIntentTimeoutError,
     PermissionDeniedError,
+    PreconditionRequiredError,
     RateLimitError,
     ServerError,
+    UnexpectedResponseError,
     ValidationError,
 )
 
@@ -91,6 +95,8 @@ class Call(Generic[T_co]):
     on_not_found: Callable[[], T_co] | None = None
     """When set, a 404 answers this instead of raising :class:`NotFoundError`."""
     headers: Mapping[str, str] = field(default_factory=dict)
+    expects_json: bool = True
+    """Whether a successful answer must be JSON (or empty); ``False`` for downloads."""
 
     @property
     def retryable(self) -> bool:
@@ -183,6 +189,10 @@ def error_for(response: Response) -> OpenIntentError:
             held_permission=as_opt_str(fields.get("held_permission")),
             **common,
         )
+    if status == 428:
+        return PreconditionRequiredError(message, **common)
+    if status == 410:
+        return GoneError(message, **common)
     if status == 429:
         return RateLimitError(message, retry_after=retry_after_seconds(response.headers), **common)
     if status >= 500:
@@ -190,11 +200,45 @@ def error_for(response: Response) -> OpenIntentError:
     return OpenIntentError(message, **common)
 
 
+def unexpected(response: Response, expected: str) -> UnexpectedResponseError:
+    """The error for a successful answer that is not ``expected``."""
+    content_type = response.headers.get("content-type", "")
+    body = response.json()
+    if body is None:
+        what = f"a {content_type.split(';')[0] or 'non-JSON'} body"
+        snippet = " ".join(response.content.decode("utf-8", "replace").split())[:120]
+        what += f" ({snippet!r})" if snippet else ""
+    else:
+        what = (
+            f"JSON {type(body).__name__}" if not isinstance(body, dict) else f"an object with keys {sorted(body)[:8]}"
+        )
+    return UnexpectedResponseError(
+        f"Expected {expected} from the OpenIntent server, got {what}; is base_url the server's address?",
+        content_type=content_type or None,
+        status_code=response.status_code,
+        response=body,
+    )
+
+
 def finish(call: Call[T], response: Response) -> T:
-    if response.status_code == 404 and call.on_not_found is not None:
+    status = response.status_code
+    if status == 404 and call.on_not_found is not None:
         return call.on_not_found()
-    if response.status_code >= 400:
+    if status >= 400:
         raise error_for(response)
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        raise UnexpectedResponseError(
+            f"The server answered {call.method} {call.path} with a redirect ({status}) to {location or 'nowhere'}; "
+            "the client does not follow redirects, so that a write is never silently re-sent or dropped: use the "
+            "final address as base_url",
+            location=location,
+            content_type=response.headers.get("content-type") or None,
+            status_code=status,
+            response=response.json(),
+        )
+    if call.expects_json and response.content.strip() and response.json() is None:
+        raise unexpected(response, "a JSON answer")
     return call.parse(response)
 
 
@@ -215,6 +259,10 @@ class Transport:
         backoff_factor: float = 0.25,
         max_backoff: float = 10.0,
         headers: Mapping[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        proxy: str | httpx.Proxy | None = None,
+        trust_env: bool = True,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -224,10 +272,15 @@ class Transport:
         self.backoff_factor = backoff_factor
         self.max_backoff = max_backoff
         self._extra_headers = dict(headers or {})
-        self._open()
+        # What the client's own httpx clients (this one's, and each stream's) are built with.
+        self.http_options: dict[str, Any] = {"verify": verify, "trust_env": trust_env}
+        if proxy is not None:
+            self.http_options["proxy"] = proxy
+        self._owns_http = http_client is None
+        self._open(http_client)
 
-    def _open(self) -> None:
-        """Create the HTTP client (each transport its own kind)."""
+    def _open(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        """Take the caller's HTTP client, or create one (each transport its own kind)."""
         raise NotImplementedError
 
     @property
@@ -246,10 +299,12 @@ class Transport:
         return self.base_url + path
 
     def _request_args(self, call: Call[Any]) -> dict[str, Any]:
-        headers = dict(call.headers)
+        # Every request carries the client's headers and an absolute URL, so that a caller's own httpx client
+        # (with its own base URL and headers, or none) works as well as ours.
+        headers = {**self.headers, **call.headers}
         if call.if_match is not None:
             headers["If-Match"] = str(call.if_match)
-        args: dict[str, Any] = {"method": call.method, "url": call.path, "headers": headers}
+        args: dict[str, Any] = {"method": call.method, "url": self.url(call.path), "headers": headers}
         if call.params:
             args["params"] = clean_params(call.params)
         if call.files is not None:
@@ -286,7 +341,9 @@ class Transport:
         return error_class(f"Cannot reach the OpenIntent server at {self.base_url}: {reason}")
 
     def _http_options(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "timeout": self.timeout, "headers": self.headers}
+        # Redirects are not followed: a redirected write would be re-sent as a GET (301/302) or silently to
+        # another server; finish() names the new address instead.
+        return {"timeout": self.timeout, "follow_redirects": False, **self.http_options}
 
 
 def _response(raw: httpx.Response) -> Response:
@@ -296,8 +353,12 @@ def _response(raw: httpx.Response) -> Response:
 class SyncTransport(Transport):
     """Runs calls with ``httpx.Client``. A context manager; :meth:`close` releases its connections."""
 
-    def _open(self) -> None:
-        self._http = httpx.Client(**self._http_options())
+    def _open(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        if isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                "OpenIntentClient needs an httpx.Client (an httpx.AsyncClient is for AsyncOpenIntentClient)"
+            )
+        self._http = http_client or httpx.Client(**self._http_options())
 
     def _execute(self, call: Call[T]) -> T:
         args = self._request_args(call)
@@ -317,7 +378,9 @@ class SyncTransport(Transport):
             attempt += 1
 
     def close(self) -> None:
-        self._http.close()
+        """Release the connections; a caller's own httpx client is left open (its owner closes it)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -331,8 +394,12 @@ class SyncTransport(Transport):
 class AsyncTransport(Transport):
     """Runs calls with ``httpx.AsyncClient``. An async context manager; ``await close()`` releases it."""
 
-    def _open(self) -> None:
-        self._http = httpx.AsyncClient(**self._http_options())
+    def _open(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        if isinstance(http_client, httpx.Client):
+            raise TypeError(
+                "AsyncOpenIntentClient needs an httpx.AsyncClient (an httpx.Client is for OpenIntentClient)"
+            )
+        self._http = http_client or httpx.AsyncClient(**self._http_options())
 
     async def _execute(self, call: Call[T]) -> T:
         args = self._request_args(call)
@@ -352,7 +419,9 @@ class AsyncTransport(Transport):
             attempt += 1
 
     async def close(self) -> None:
-        await self._http.aclose()
+        """Release the connections; a caller's own httpx client is left open (its owner closes it)."""
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self: _A) -> _A:
         return self

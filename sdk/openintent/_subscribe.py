@@ -51,6 +51,7 @@ class StreamRequest:
             "last_event_id": self.last_event_id,
             "connect_timeout": client.timeout,
             "transport": self.transport,
+            "http_options": client.http_options,
         }
 
 

@@ -12,6 +12,9 @@ from typing import Any
 
 from ._api import OpenIntentAPI
 from ._core import AsyncTransport, SyncTransport
+from ._infrastructure import InfrastructureAPI
+from ._namespaces import Namespaces
+from ._orchestration import OrchestrationAPI
 from ._subscribe import StreamAPI
 from .exceptions import OpenIntentError
 from .models import Intent, IntentLease, IntentStatus
@@ -33,7 +36,7 @@ def _renew_interval(duration_seconds: int, renew_every: float | None) -> float:
     return renew_every if renew_every is not None else max(duration_seconds / 2, 0.1)
 
 
-class OpenIntentClient(OpenIntentAPI, StreamAPI, SyncTransport):
+class OpenIntentClient(OpenIntentAPI, OrchestrationAPI, InfrastructureAPI, Namespaces, StreamAPI, SyncTransport):
     """Synchronous client. A context manager; ``close()`` releases its connections.""" + _CLIENT_DOC
 
     @contextlib.contextmanager
@@ -102,7 +105,7 @@ class OpenIntentClient(OpenIntentAPI, StreamAPI, SyncTransport):
             cursor = page.next_cursor
 
 
-class AsyncOpenIntentClient(OpenIntentAPI, StreamAPI, AsyncTransport):
+class AsyncOpenIntentClient(OpenIntentAPI, OrchestrationAPI, InfrastructureAPI, Namespaces, StreamAPI, AsyncTransport):
     """Asynchronous client: every API method returns a coroutine. An async context manager; ``await close()``
     releases its connections.""" + _CLIENT_DOC.replace("OpenIntentClient(", "AsyncOpenIntentClient(")
 

@@ -21,6 +21,9 @@ __all__ = [
     "ServerError",
     "OpenIntentConnectionError",
     "OpenIntentTimeoutError",
+    "PreconditionRequiredError",
+    "GoneError",
+    "UnexpectedResponseError",
 ]
 
 
@@ -94,6 +97,29 @@ class RateLimitError(OpenIntentError):
     def __init__(self, message: str, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class PreconditionRequiredError(OpenIntentError):
+    """428: the write needs the version it is based on (``If-Match``) and none was sent."""
+
+
+class GoneError(OpenIntentError):
+    """410: the resource has ended for good; for an agent's heartbeat, the agent is dead or deregistered and must
+    register again."""
+
+
+class UnexpectedResponseError(OpenIntentError):
+    """The server's answer is not what the call expects: a redirect (``location`` says where to; point
+    ``base_url`` there), a body that is not JSON (an HTML page from a proxy or a login wall), or JSON that is not
+    the expected object. ``status_code`` is the answer's, ``response`` its parsed JSON body (``None`` when it has
+    none) and ``content_type`` its ``Content-Type``."""
+
+    def __init__(
+        self, message: str, location: str | None = None, content_type: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+        self.content_type = content_type
 
 
 class ServerError(OpenIntentError):

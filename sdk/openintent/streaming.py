@@ -339,6 +339,7 @@ class _Stream:
         max_reconnect_delay: float = 30.0,
         connect_timeout: float = 10.0,
         transport: StreamTransport = "sse",
+        http_options: Mapping[str, Any] | None = None,
     ) -> None:
         if transport not in ("sse", "websocket"):
             raise ValueError(f"transport must be 'sse' or 'websocket', not {transport!r}")
@@ -351,6 +352,8 @@ class _Stream:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.transport: StreamTransport = transport
+        # TLS verification, proxy, trust_env: as the client that opened the stream was configured.
+        self.http_options = dict(http_options or {})
         self._resume = _Resume(
             None if last_event_id is None else str(last_event_id), reconnect_delay, max_reconnects, max_reconnect_delay
         )
@@ -427,7 +430,7 @@ class SSEStream(_Stream):
 
             connect: Callable[[], Generator[SSEEvent, None, None]] = lambda: sync_connection(self)  # noqa: E731
         else:
-            http = client = httpx.Client(timeout=self._http_timeout())
+            http = client = httpx.Client(timeout=self._http_timeout(), **self.http_options)
             connect = lambda: self._sse_connection(client)  # noqa: E731
         try:
             while not self._stopped:
@@ -522,7 +525,7 @@ class AsyncSSEStream(_Stream):
 
             connect: Callable[[], AsyncGenerator[SSEEvent, None]] = lambda: async_connection(self)  # noqa: E731
         else:
-            http = client = httpx.AsyncClient(timeout=self._http_timeout())
+            http = client = httpx.AsyncClient(timeout=self._http_timeout(), **self.http_options)
             connect = lambda: self._sse_connection(client)  # noqa: E731
         try:
             while not self._stopped:

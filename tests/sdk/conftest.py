@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from openintent import AsyncOpenIntentClient, OpenIntentClient
+from openintent._namespaces import Namespace
 
 KEY, AGENT = "agent-research-key", "agent-research"
 OTHER_KEY, OTHER_AGENT = "agent-synth-key", "agent-synth"
@@ -33,6 +34,8 @@ class AsyncAdapter:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.client, name)
+        if isinstance(attribute, Namespace):
+            return AsyncAdapter(attribute, self.loop)
         if not callable(attribute):
             return attribute
 
