@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import inspect
 import logging
+import math
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -27,8 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
-from .exceptions import ConflictError, LeaseConflictError, NotFoundError, OpenIntentError
+from .exceptions import ConflictError, GoneError, LeaseConflictError, NotFoundError, OpenIntentError
 from .models import (
     AccessRequest,
     ACLEntry,
@@ -37,6 +40,7 @@ from .models import (
     Intent,
     IntentLease,
     IntentStatus,
+    MemoryEntry,
     Permission,
 )
 from .streaming import AsyncSSEStream, SSEEvent
@@ -214,18 +218,133 @@ def _status(intent: Intent) -> str:
     return status.value if isinstance(status, IntentStatus) else str(status)
 
 
+def _segments(path: str) -> list[str]:
+    parts = [part for part in path.split("/") if part]
+    if path.startswith("/"):
+        parts = [part.replace("~1", "/").replace("~0", "~") for part in parts]
+    return parts
+
+
 def _changed_keys(data: Mapping[str, Any]) -> set[str]:
     """The top-level state keys a ``state_patched`` event touched."""
     keys: set[str] = set()
     for patch in data.get("patches") or []:
         if isinstance(patch, dict):
-            path = str(patch.get("path", ""))
-            first = path.lstrip("/").split("/", 1)[0]
-            if path.startswith("/"):
-                first = first.replace("~1", "/").replace("~0", "~")
-            if first:
-                keys.add(first)
+            segments = _segments(str(patch.get("path", "")))
+            if segments:
+                keys.add(segments[0])
     return keys
+
+
+def _applied(state: Mapping[str, Any], patches: Iterable[Any]) -> dict[str, Any] | None:
+    """``state`` after the patches of a ``state_patched`` event, as the server applied them (None if they do not
+    apply, which means the state known here is not the one they were applied to)."""
+    result = copy.deepcopy(dict(state))
+    for patch in patches:
+        if not isinstance(patch, dict):
+            return None
+        *parents, leaf = _segments(str(patch.get("path", ""))) or [""]
+        container: Any = result
+        for segment in parents:
+            if segment not in container:
+                if patch.get("op") == "remove":
+                    container = None
+                    break
+                container[segment] = {}
+            container = container[segment]
+            if not isinstance(container, dict):
+                return None
+        if container is None:
+            continue
+        if patch.get("op") == "set":
+            container[leaf] = copy.deepcopy(patch.get("value"))
+        elif patch.get("op") == "append":
+            target = container.setdefault(leaf, [])
+            if not isinstance(target, list):
+                return None
+            target.append(copy.deepcopy(patch.get("value")))
+        else:
+            container.pop(leaf, None)
+    return result
+
+
+class AgentMemory:
+    """``self.memory``: the agent's own memory (RFC-0015) in one tier and namespace (``memory=`` and
+    ``memory_namespace`` of the config; ``episodic`` and the agent's id by default)."""
+
+    def __init__(self, agent: BaseAgent) -> None:
+        self._agent = agent
+
+    @property
+    def tier(self) -> str:
+        return self._agent.config.memory or "episodic"
+
+    @property
+    def namespace(self) -> str:
+        return self._agent.config.memory_namespace or self._agent.agent_id
+
+    async def store(self, key: str, value: Any, tags: list[str] | None = None, **options: Any) -> MemoryEntry:
+        """Store ``value`` under ``key``, replacing what the key held. A value that is not a dict is stored as
+        ``{"value": value}``. ``options`` go to the server as they are (``ttl``, ``pinned``, ``priority``...)."""
+        client, agent_id = self._agent.async_client, self._agent.agent_id
+        body = dict(value) if isinstance(value, Mapping) else {"value": value}
+        tag_list = [str(tag) for tag in tags or []]
+        try:
+            return await client.create_memory(agent_id, self.namespace, key, body, self.tier, tags=tag_list, **options)
+        except ConflictError:
+            for attempt in range(5):
+                current = await self.get(key)
+                if current is None:
+                    return await client.create_memory(
+                        agent_id, self.namespace, key, body, self.tier, tags=tag_list, **options
+                    )
+                try:
+                    return await client.update_memory(current.id, current.version, value=body, tags=tag_list)
+                except ConflictError:
+                    if attempt == 4:
+                        raise
+            raise
+
+    async def get(self, key: str) -> MemoryEntry | None:
+        entries = await self._agent.async_client.list_memory(
+            self._agent.agent_id, self.namespace, self.tier, key=key, limit=1
+        )
+        return entries[0] if entries else None
+
+    async def recall(
+        self, key: str | None = None, tags: list[str] | None = None, limit: int = 100
+    ) -> list[MemoryEntry]:
+        """The entries of this tier and namespace, those of ``key``, or those carrying every one of ``tags``."""
+        return await self._agent.async_client.list_memory(
+            self._agent.agent_id, self.namespace, self.tier, [str(tag) for tag in tags or []] or None, limit, key=key
+        )
+
+    async def forget(self, key: str) -> bool:
+        """Delete ``key``'s entry; whether there was one."""
+        entry = await self.get(key)
+        if entry is None:
+            return False
+        with contextlib.suppress(NotFoundError):
+            await self._agent.async_client.delete_memory(entry.id)
+        return True
+
+    async def pin(self, key: str) -> MemoryEntry:
+        """Pin ``key``'s entry, so that eviction never takes it."""
+        entry = await self.get(key)
+        if entry is None:
+            raise NotFoundError(f"no memory entry {key!r} in {self.namespace}", 404)
+        return await self._agent.async_client.update_memory(entry.id, entry.version, pinned=True)
+
+
+class AgentTools:
+    """``self.tools``: tools called through the server's tool proxy (RFC-0014), as this agent."""
+
+    def __init__(self, agent: BaseAgent) -> None:
+        self._agent = agent
+
+    async def invoke(self, tool_name: str, **parameters: Any) -> dict[str, Any]:
+        """Call a granted tool; the server injects the credential and records the invocation."""
+        return await self._agent.async_client.invoke_tool(tool_name, self._agent.agent_id, parameters)
 
 
 class BaseAgent:
@@ -275,9 +394,10 @@ class BaseAgent:
         self._work: set[asyncio.Task[Any]] = set()
         self._in_hand: set[str] = set()
         self._waiting: dict[str, str] = {}
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, tuple[int, dict[str, Any]]] = {}
         self._slots: asyncio.Semaphore | None = None
-        self._drained: asyncio.Event | None = None
+        self._done: asyncio.Event | None = None
+        self._stop_requested = False
 
     # Identity and clients ---------------------------------------------------------------------------------------
 
@@ -298,6 +418,19 @@ class BaseAgent:
         if self._async_client is None:
             self._async_client = AsyncOpenIntentClient(self.config.base_url, self.config.api_key, self._agent_id)
         return self._async_client
+
+    @property
+    def memory(self) -> AgentMemory:
+        return AgentMemory(self)
+
+    @property
+    def tools(self) -> AgentTools:
+        return AgentTools(self)
+
+    @property
+    def tasks(self) -> Tasks[AsyncOpenIntentClient]:
+        """``client.tasks`` of the agent's async client: tasks and plans (RFC-0012)."""
+        return self.async_client.tasks
 
     @property
     def last_event_id(self) -> str | None:
@@ -386,14 +519,22 @@ class BaseAgent:
         asyncio.run(self.arun())
 
     def stop(self) -> None:
-        """Stop at once: the stream closes and work in hand is cancelled (its leases released). Thread-safe."""
+        """Stop at once: the stream closes and work in hand is cancelled (its leases released). Thread-safe, and
+        may come before ``run()`` has started."""
+        if self._loop is None:
+            self._stop_requested = True
         self._running = False
         loop, stream = self._loop, self._stream
         if stream is not None:
             stream.stop()
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._cancel_work)
+                loop.call_soon_threadsafe(self._finish)
+
+    def _finish(self) -> None:
+        self._cancel_work()
+        if self._done is not None:
+            self._done.set()
 
     def request_drain(self) -> None:
         """Start draining from any thread (what SIGTERM does)."""
@@ -408,6 +549,8 @@ class BaseAgent:
             return
         self._draining = True
         logger.info("agent %s draining: %s", self._agent_id, reason)
+        if self.config.auto_heartbeat:
+            await self._beat()  # the server grants a draining agent no new lease
         for handler in self.handlers("drain"):
             await self._guarded(handler)
         this = asyncio.current_task()
@@ -421,35 +564,102 @@ class BaseAgent:
         self._running = False
         if self._stream is not None:
             self._stream.stop()
+        if self._done is not None:
+            self._done.set()
+
+    # The registry (RFC-0016) ------------------------------------------------------------------------------------
+
+    async def _register(self) -> None:
+        interval = max(1, math.ceil(self.config.heartbeat_interval))
+        try:
+            await self.async_client.register_agent(
+                self._agent_id,
+                self.config.capabilities,
+                capacity={"max_concurrent_tasks": self.config.max_concurrent},
+                heartbeat_config={
+                    "interval_seconds": interval,
+                    "unhealthy_after_seconds": interval * 3,
+                    "dead_after_seconds": interval * 6,
+                },
+                drain_timeout_seconds=max(1, math.ceil(self.config.drain_timeout)),
+            )
+        except OpenIntentError:
+            # Registered and draining from an earlier run, say: the stream and the work go on regardless.
+            logger.exception("agent %s could not register", self._agent_id)
+
+    async def _beat(self) -> None:
+        try:
+            ack = await self.async_client.agent_heartbeat(
+                self._agent_id,
+                len(self._in_hand),
+                sorted(self._in_hand),
+                status="draining" if self._draining else "active",
+            )
+        except GoneError:
+            # Declared dead (a long pause, say) or deregistered: a live agent registers again.
+            if not self._draining:
+                await self._register()
+            return
+        except OpenIntentError:
+            logger.exception("agent %s: heartbeat failed", self._agent_id)
+            return
+        if ack.drain_requested and not self._draining:
+            self._spawn(self.drain("the server asked the agent to drain"))
+
+    async def _heartbeats(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.config.heartbeat_interval)
+            if self._running:
+                await self._beat()
 
     def _cancel_work(self) -> None:
         for task in self._work:
             task.cancel()
 
     async def arun(self) -> None:
-        """The runtime, as a coroutine: read the agent's stream and dispatch its events until stopped or drained."""
+        """The runtime, as a coroutine: read the agent's stream and dispatch its events until stopped or drained.
+        With ``auto_subscribe`` off, the agent only registers and heartbeats (and drains when told to)."""
         self._loop = asyncio.get_running_loop()
+        self._done = asyncio.Event()
+        if self._stop_requested:  # stop() came before the loop did
+            self._stop_requested = False
+            return
         self._running = True
         self._draining = False
         self._slots = asyncio.Semaphore(self.config.max_concurrent)
         installed = self._install_sigterm()
-        self._stream = self.async_client.subscribe_agent(
-            self._agent_id,
-            last_event_id=self._last_event_id,
-            reconnect_delay=self.config.reconnect_delay,
-            max_reconnects=self.config.max_reconnects,
-        )
+        heartbeats: asyncio.Task[None] | None = None
         try:
-            async for event in self._stream:
-                if not self._running:
-                    break
-                await self._dispatch(event)
+            if self.config.auto_heartbeat:
+                await self._register()
+                heartbeats = asyncio.ensure_future(self._heartbeats())
+            if self.config.auto_subscribe:
+                self._stream = self.async_client.subscribe_agent(
+                    self._agent_id,
+                    last_event_id=self._last_event_id,
+                    reconnect_delay=self.config.reconnect_delay,
+                    max_reconnects=self.config.max_reconnects,
+                )
+                async for event in self._stream:
+                    if not self._running:
+                        break
+                    await self._dispatch(event)
+            elif self._running:
+                await self._done.wait()
         finally:
             self._running = False
+            self._stop_requested = False
+            if heartbeats is not None:
+                heartbeats.cancel()
             if self._work:
                 self._cancel_work()
                 await asyncio.wait(list(self._work))
-            await self._stream.aclose()
+            if self._draining and self.config.auto_heartbeat:
+                # Drained: the agent leaves the registry (the server may have done it on the last lease's release).
+                with contextlib.suppress(OpenIntentError):
+                    await self.async_client.deregister_agent(self._agent_id)
+            if self._stream is not None:
+                await self._stream.aclose()
             if installed:
                 with contextlib.suppress(Exception):
                     self._loop.remove_signal_handler(signal.SIGTERM)
@@ -474,11 +684,15 @@ class BaseAgent:
             logger.exception("handler %s of agent %s failed", getattr(handler, "__name__", handler), self._agent_id)
             return None
 
-    async def _read(self, intent_id: str) -> Intent | None:
+    async def _read(self, intent_id: str, *, remember: bool = True) -> Intent | None:
         try:
-            return await self.async_client.get_intent(intent_id)
+            intent = await self.async_client.get_intent(intent_id)
         except NotFoundError:
             return None
+        known = self._states.get(intent_id)
+        if remember and self.handlers("state_change") and (known is None or known[0] < intent.version):
+            self._remember(intent)
+        return intent
 
     # Dispatch ---------------------------------------------------------------------------------------------------
 
@@ -498,6 +712,9 @@ class BaseAgent:
         if name == "AGENT_ASSIGNED" and data.get("agent_id") == self._agent_id:
             self._take(intent_id, event)
         elif name == "STATUS_CHANGED":
+            known, version = self._states.get(intent_id), data.get("version")
+            if known is not None and isinstance(version, int) and known[0] == version - 1:
+                self._states[intent_id] = (version, known[1])  # a status step leaves the state as it was
             new_status = data.get("new_status")
             if new_status == IntentStatus.COMPLETED.value:
                 await self._run_all("complete", intent_id)
@@ -547,20 +764,37 @@ class BaseAgent:
             for handler in handlers if intent else []:
                 await self._guarded(handler, intent)
 
+    def _remember(self, intent: Intent) -> None:
+        self._states[intent.id] = (intent.version, intent.state.to_dict())
+
     async def _state_changed(self, intent_id: str, data: Mapping[str, Any]) -> None:
         handlers = self.handlers("state_change")
-        if not handlers or data.get("actor") == self._agent_id:
+        if not handlers:
+            return
+        # The state before and after this patch: the patch applied to the state known at the version before it.
+        # The intent read now may be past this patch already (the stream runs behind the writes).
+        version = data.get("version")
+        known = self._states.get(intent_id)
+        new_state: dict[str, Any] | None = None
+        if known is not None and isinstance(version, int) and known[0] == version - 1:
+            old_state = known[1]
+            new_state = _applied(old_state, data.get("patches") or [])
+        if new_state is None:
+            intent = await self._read(intent_id)
+            if intent is None:
+                return
+            new_state = intent.state.to_dict()
+            changed = _changed_keys(data)
+            old_state = {key: value for key, value in new_state.items() if key not in changed}
+        if isinstance(version, int):
+            self._states[intent_id] = (version, new_state)
+        if data.get("actor") == self._agent_id:
             # The agent's own writes do not wake its state handlers: a handler's returned patch would wake itself.
             return
-        intent = await self._read(intent_id)
+        intent = await self._read(intent_id, remember=False)
         if intent is None:
             return
         changed = _changed_keys(data)
-        new_state = intent.state.to_dict()
-        old_state = self._states.get(intent_id)
-        if old_state is None:
-            old_state = {key: value for key, value in new_state.items() if key not in changed}
-        self._states[intent_id] = new_state
         for handler in handlers:
             keys = getattr(handler, "_openintent_keys", None)
             if keys is not None and not changed.intersection(keys):

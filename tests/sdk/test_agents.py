@@ -21,6 +21,7 @@ from openintent import (
     Agent,
     AgentConfig,
     IntentStatus,
+    NotFoundError,
     OpenIntentClient,
     Worker,
     input_guardrail,
@@ -584,3 +585,91 @@ def test_a_drain_the_server_announces_stops_the_agent(boss, live_server_url):
         assert not thread.is_alive()
     http.close()
     assert log == ["drain"]
+
+
+# The registry, memory and tools --------------------------------------------------------------------------------
+
+
+def test_auto_heartbeat_registers_the_agent_and_heartbeats(boss, live_server_url):
+    @Agent(AGENT, api_key=KEY, capabilities=["research"], heartbeat_interval=0.2, drain_timeout=5)
+    class Beating:
+        pass
+
+    agent = Beating(base_url=live_server_url)
+    with running(agent):
+        record = wait_for(lambda: _record(boss, AGENT), WAIT)
+        assert record.capabilities == ["research"] and record.status == "active"
+        assert record.capacity.max_concurrent_tasks == 5
+        first = record.last_heartbeat_at
+        assert wait_for(lambda: _record(boss, AGENT).last_heartbeat_at > first, WAIT)
+        agent.request_drain()
+        assert wait_for(lambda: _record(boss, AGENT).status == "deregistered", WAIT)
+
+    @Agent(OTHER_AGENT, api_key=OTHER_KEY, auto_heartbeat=False)
+    class Silent:
+        pass
+
+    with running(Silent(base_url=live_server_url)):
+        marker = boss.create_intent("marker")
+        assert wait_for(lambda: boss.get_intent(marker.id), WAIT)
+    assert _record(boss, OTHER_AGENT) is None
+
+
+def _record(client, agent_id):
+    try:
+        return client.agents.get(agent_id)
+    except NotFoundError:
+        return None
+
+
+def test_a_drain_asked_in_a_heartbeat_answer_stops_the_agent(boss, live_server_url, person_api, django_user_model):
+    log: list = []
+    django_user_model.objects.filter(username="reviewer").update(is_staff=True)  # an administrator
+
+    @Agent(AGENT, api_key=KEY, heartbeat_interval=0.2, auto_subscribe=False)  # heartbeats only, no stream
+    class Told:
+        @on_drain
+        def draining(self):
+            log.append("drain")
+
+    agent = Told(base_url=live_server_url)
+    with running(agent) as thread:
+        assert wait_for(lambda: _record(boss, AGENT), WAIT)
+        # An administrator's drain of an idle agent: the heartbeat answer carries the command.
+        response = person_api.patch(f"/api/v1/agents/{AGENT}/status", {"status": "draining"}, format="json")
+        assert response.status_code == 200, response.content
+        thread.join(WAIT)
+        assert not thread.is_alive()
+    assert log == ["drain"]
+
+
+def test_self_memory_tools_and_tasks(boss, live_server_url):
+    seen: dict = {}
+
+    @Agent(AGENT, api_key=KEY, memory="episodic")
+    class Remembering:
+        @on_assignment
+        async def work(self, intent):
+            seen["before"] = [entry.key for entry in await self.memory.recall(tags=["research"])]
+            await self.memory.store(f"research-{intent.title}", "first finding", tags=["research"])
+            await self.memory.store(f"research-{intent.title}", {"text": "second"}, tags=["research", "v2"])
+            await self.memory.store("scratch", {"n": 1})
+            seen["after"] = [(e.key, e.value) for e in await self.memory.recall(tags=["research"])]
+            seen["forgot"] = (await self.memory.forget("scratch"), await self.memory.forget("scratch"))
+            seen["pinned"] = (await self.memory.pin(f"research-{intent.title}")).pinned
+            task = await self.tasks.create(intent.id, "sub-step")
+            seen["tasks"] = [t.name for t in await self.tasks.list(intent.id)]
+            seen["task_id"] = task.id
+            return {"ok": True}
+
+    intent = boss.create_intent("alpha")
+    agent = Remembering(base_url=live_server_url, last_event_id=last_id(boss, intent.id))
+    with running(agent):
+        boss.assign_agent(intent.id, AGENT)
+        assert wait_for(lambda: completed(boss, intent.id), WAIT)
+    assert seen["before"] == []
+    assert seen["after"] == [("research-alpha", {"text": "second"})]
+    assert seen["forgot"] == (True, False) and seen["pinned"] is True
+    assert seen["tasks"] == ["sub-step"]
+    entries = OpenIntentClient(live_server_url, KEY, AGENT).list_memory(AGENT, AGENT)
+    assert [(e.key, e.memory_type, e.tags) for e in entries] == [("research-alpha", "episodic", ["research", "v2"])]
