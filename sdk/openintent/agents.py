@@ -65,6 +65,8 @@ __all__ = [
     "on_retry",
     "input_guardrail",
     "output_guardrail",
+    "Plan",
+    "Vault",
 ]
 
 logger = logging.getLogger("openintent.agents")
@@ -1053,3 +1055,6 @@ class Worker(BaseAgent):
     @property
     def api_key(self) -> str:
         return self.config.api_key
+
+
+from ._declarations import Plan, Vault  # noqa: E402  (declared objects, importable from here as documented)
