@@ -5,7 +5,9 @@ the class at the live server and at a stream position it read first, and stops t
 
 import contextlib
 import io
+import re
 import threading
+from pathlib import Path
 
 import openintent
 import pytest
@@ -16,6 +18,7 @@ from .conftest import KEY, OTHER_AGENT, OTHER_KEY
 from .test_agents import last_id, running
 
 WAIT = 60
+SDK = Path(__file__).resolve().parents[2] / "sdk"
 
 WORKER_BLOCK = """
 from openintent import Worker
@@ -124,3 +127,30 @@ def test_the_agent_block(boss, live_server_url):
     ]
     record = boss.agents.get("research-agent")
     assert record.status == "active" and record.last_heartbeat_at is not None
+
+
+def agents_section_examples() -> list[str]:
+    text = (SDK / "README.md").read_text()
+    section = re.search(r"\n## Agents\n(.*?)\n## ", text, flags=re.S)
+    assert section is not None
+    return re.findall(r"```python\n(.*?)```", section.group(1), flags=re.S)
+
+
+def test_the_sdk_readme_agent_examples_run(live_server_url):
+    examples = agents_section_examples()
+    assert len(examples) == 3
+    printed = io.StringIO()
+    for index, example in enumerate(examples):
+        code = example.replace("http://localhost:8000", live_server_url)
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, f"sdk/README.md Agents example {index + 1}", "exec"), {"__name__": f"agents{index}"})
+    lines = printed.getvalue().splitlines()
+    assert lines == [
+        "SUMMARISE THE QUARTER",
+        "no data yet",
+        "5.0",
+        "draining",
+        "False deregistered",
+        "['build', 'test', 'publish'] ['after build']",
+        "[('pypi', ['upload'])]",
+    ]
