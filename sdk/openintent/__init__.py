@@ -7,6 +7,7 @@ from .exceptions import (
     AuthenticationError,
     ConflictError,
     GoneError,
+    GuardrailViolationError,
     LeaseConflictError,
     NotFoundError,
     OpenIntentConnectionError,
@@ -164,6 +165,7 @@ __all__ = [
     # RFC-0012..0017
     "PreconditionRequiredError",
     "GoneError",
+    "GuardrailViolationError",
     "UnexpectedResponseError",
     "AgentCapacity",
     "AgentRecord",

@@ -32,6 +32,7 @@ from .exceptions import (
     AuthenticationError,
     ConflictError,
     GoneError,
+    GuardrailViolationError,
     LeaseConflictError,
     NotFoundError,
     OpenIntentConnectionError,
@@ -178,6 +179,15 @@ def error_for(response: Response) -> OpenIntentError:
         if "existing_lease" in fields or fields.get("error") == "lease_conflict":
             lease = fields.get("existing_lease")
             return LeaseConflictError(message, existing_lease=lease if isinstance(lease, dict) else None, **common)
+        if fields.get("error") == "guardrail_violation":
+            return GuardrailViolationError(
+                message,
+                guardrail=as_opt_str(fields.get("guardrail")),
+                attempted_value=fields.get("attempted_value"),
+                limit=fields.get("limit"),
+                coordinator_id=as_opt_str(fields.get("coordinator_id")),
+                **common,
+            )
         return ConflictError(message, current_version=as_opt_int(fields.get("current_version")), **common)
     if status in (400, 422):
         return ValidationError(message, errors=_field_errors(body), **common)
