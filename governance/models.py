@@ -51,3 +51,7 @@ class Decision(models.Model):
 
     def __str__(self):
         return f"{self.decision_type}: {self.outcome}"
+
+
+# RFC-0013 (governance.coordinators), imported here for Django to find its models.
+from .coordinators.models import CoordinatorLease, DecisionRecord, GuardrailHit, PlanReview  # noqa: E402, F401

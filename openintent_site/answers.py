@@ -119,6 +119,8 @@ def too_large():
 def exception_handler(exc, context):
     """DRF's hook: domain errors through :func:`answer_for`, DRF's own in the same shapes."""
     if isinstance(exc, errors.DomainError):
+        for record in exc.after_rollback:
+            record()
         status, body = answer_for(exc)
         return Response(body, status=status)
     if isinstance(exc, RequestDataTooBig):

@@ -17,6 +17,7 @@ IMPLEMENTED_RFCS = [
     "0010",
     "0011",
     "0012",
+    "0013",
     "0014",
     "0015",
     "0016",
@@ -47,6 +48,7 @@ CAPABILITIES = [
     "tools",
     "tasks",
     "plans",
+    "coordinators",
 ]
 FEATURES = {
     "intents": True,
@@ -71,6 +73,7 @@ FEATURES = {
     "tools": True,
     "tasks": True,
     "plans": True,
+    "coordinators": True,
 }
 SERVER_VERSION = "0.1.0"
 
@@ -92,6 +95,7 @@ RFC_FILES = {
     "0015": "0015-agent-memory-persistent-state.md",
     "0014": "0014-credential-vaults-tool-scoping.md",
     "0012": "0012-task-decomposition-planning.md",
+    "0013": "0013-coordinator-governance.md",
 }
 
 

@@ -15,6 +15,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        # What must be written although the request is refused (the refusal's own record): callables the answer
+        # runs once the refused write's transaction has rolled back.
+        self.after_rollback = []
 
 
 class NotAuthenticated(DomainError):

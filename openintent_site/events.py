@@ -105,6 +105,18 @@ class EventType(models.TextChoices):
     PLAN_CHECKPOINT_REACHED = "plan.checkpoint_reached"
     PLAN_CHECKPOINT_APPROVED = "plan.checkpoint_approved"
     PLAN_CHECKPOINT_REJECTED = "plan.checkpoint_rejected"
+    # RFC-0013 coordinators: only the names the 0.9.1 client's EventType reads back. A lease's grant and end are
+    # logged as lease_acquired / lease_released, guardrail hits are kept by governance (GuardrailHit), a budget
+    # warning is a budget_alert and a supervisor's plan review a decision_recorded.
+    COORDINATOR_DECISION = "coordinator.decision"
+    COORDINATOR_HEARTBEAT = "coordinator.heartbeat"
+    COORDINATOR_PAUSED = "coordinator.paused"
+    COORDINATOR_RESUMED = "coordinator.resumed"
+    COORDINATOR_REPLACED = "coordinator.replaced"
+    COORDINATOR_UNRESPONSIVE = "coordinator.unresponsive"
+    COORDINATOR_FAILED_OVER = "coordinator.failed_over"
+    COORDINATOR_HANDOFF = "coordinator.handoff"
+    COORDINATOR_GUARDRAILS_UPDATED = "coordinator.guardrails_updated"
 
 
 # The types clients cannot post: those that record the server's own bookkeeping of versions, status, graph,
@@ -141,7 +153,7 @@ SERVER_ONLY = frozenset(
         EventType.CREDENTIAL_EXPIRED,
         EventType.CREDENTIAL_REVOKED,
         # Tasks and plans move only through their routes, which log each move.
-        *(kind for kind in EventType if kind.value.startswith(("task.", "plan."))),
+        *(kind for kind in EventType if kind.value.startswith(("task.", "plan.", "coordinator."))),
     }
 )
 

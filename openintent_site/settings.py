@@ -246,6 +246,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.real("OPENINTENT_TASK_SWEEP_SECONDS", 5.0, minimum=0),
     },
     "time-out-checkpoints": {"task": "intents.tasks.time_out_checkpoints", "schedule": 60.0},
+    # RFC-0013: coordinator leases past expires_at end, silent coordinators turn unresponsive and then fail over.
+    "sweep-coordinators": {
+        "task": "governance.tasks.sweep_coordinators",
+        "schedule": env.real("OPENINTENT_COORDINATOR_SWEEP_SECONDS", 5.0, minimum=0),
+    },
 }
 
 # Extra keys accepted besides the ones stored in the database: "key" or "principal=key", comma-separated.

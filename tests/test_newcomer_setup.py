@@ -56,6 +56,6 @@ def test_installing_the_sdk_leaves_no_build_output_in_the_tree(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
-    assert list(tmp_path.glob("openintent-*.whl"))
+    assert list(tmp_path.glob("openintent_django-*.whl"))
     left = {path for path in set((ROOT / "sdk").rglob("*")) - before if "__pycache__" not in path.parts}
     assert left == set()

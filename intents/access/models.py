@@ -12,10 +12,23 @@ from intents.core.models import Intent
 class Permission(models.TextChoices):
     READ = "read"
     WRITE = "write"
+    # RFC-0013's grants: plan, assign and decide as an intent's coordinator; approve review gates and checkpoints;
+    # supervise a coordinator (pause, resume, replace, change its guardrails). Each includes the ones before it.
+    COORDINATE = "coordinate"
+    APPROVE = "approve"
+    SUPERVISE = "supervise"
     ADMIN = "admin"
 
 
-PERMISSION_RANK = {None: 0, Permission.READ: 1, Permission.WRITE: 2, Permission.ADMIN: 3}
+PERMISSION_RANK = {
+    None: 0,
+    Permission.READ: 1,
+    Permission.WRITE: 2,
+    Permission.COORDINATE: 3,
+    Permission.APPROVE: 4,
+    Permission.SUPERVISE: 5,
+    Permission.ADMIN: 6,
+}
 
 
 class Policy(models.TextChoices):

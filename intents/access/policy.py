@@ -1,6 +1,7 @@
 """Who may do what on an intent (RFC-0011).
 
-Levels are cumulative: ``read`` < ``write`` < ``admin``. The creator always holds ``admin``. Under the ``open``
+Levels are cumulative: ``read`` < ``write`` < ``coordinate`` < ``approve`` < ``supervise`` < ``admin`` (the middle
+three are RFC-0013's). The creator always holds ``admin``. Under the ``open``
 policy (the default, and what an intent without a policy has) every principal holds ``admin``, as 0.9.1 clients
 expect; ``closed`` and ``restricted`` admit only explicit grants; ``private`` also admits assigned agents at
 ``write``. Grants past their ``expires_at`` count for nothing.

@@ -1,5 +1,6 @@
 """Python SDK for the OpenIntent Coordination Protocol: typed sync and async clients."""
 
+from ._packaging import warn_if_shadowed
 from ._version import __version__
 from .agents import (
     Agent,
@@ -26,6 +27,7 @@ from .exceptions import (
     AuthenticationError,
     ConflictError,
     GoneError,
+    GuardrailViolationError,
     LeaseConflictError,
     NotFoundError,
     OpenIntentConnectionError,
@@ -121,6 +123,8 @@ from .streaming import (
     SSESubscription,
 )
 
+warn_if_shadowed()
+
 __all__ = [
     "__version__",
     "OpenIntentClient",
@@ -181,6 +185,7 @@ __all__ = [
     # RFC-0012..0017
     "PreconditionRequiredError",
     "GoneError",
+    "GuardrailViolationError",
     "UnexpectedResponseError",
     "AgentCapacity",
     "AgentRecord",

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import inspect
 import json as jsonlib
+import os
 import random
 import ssl
 import time
@@ -31,6 +32,7 @@ from .exceptions import (
     AuthenticationError,
     ConflictError,
     GoneError,
+    GuardrailViolationError,
     LeaseConflictError,
     NotFoundError,
     OpenIntentConnectionError,
@@ -177,6 +179,15 @@ def error_for(response: Response) -> OpenIntentError:
         if "existing_lease" in fields or fields.get("error") == "lease_conflict":
             lease = fields.get("existing_lease")
             return LeaseConflictError(message, existing_lease=lease if isinstance(lease, dict) else None, **common)
+        if fields.get("error") == "guardrail_violation":
+            return GuardrailViolationError(
+                message,
+                guardrail=as_opt_str(fields.get("guardrail")),
+                attempted_value=fields.get("attempted_value"),
+                limit=fields.get("limit"),
+                coordinator_id=as_opt_str(fields.get("coordinator_id")),
+                **common,
+            )
         return ConflictError(message, current_version=as_opt_int(fields.get("current_version")), **common)
     if status in (400, 422):
         return ValidationError(message, errors=_field_errors(body), **common)
@@ -273,7 +284,7 @@ class Transport:
         self.max_backoff = max_backoff
         self._extra_headers = dict(headers or {})
         # What the client's own httpx clients (this one's, and each stream's) are built with.
-        self.http_options: dict[str, Any] = {"verify": verify, "trust_env": trust_env}
+        self.http_options: dict[str, Any] = {"verify": _tls(verify), "trust_env": trust_env}
         if proxy is not None:
             self.http_options["proxy"] = proxy
         self._owns_http = http_client is None
@@ -290,7 +301,7 @@ class Transport:
             "X-API-Key": self.api_key,
             "X-Agent-ID": self.agent_id,
             "Accept": "application/json",
-            "User-Agent": f"openintent-python/{__version__}",
+            "User-Agent": f"openintent-django/{__version__} (python)",
             **self._extra_headers,
         }
 
@@ -344,6 +355,16 @@ class Transport:
         # Redirects are not followed: a redirected write would be re-sent as a GET (301/302) or silently to
         # another server; finish() names the new address instead.
         return {"timeout": self.timeout, "follow_redirects": False, **self.http_options}
+
+
+def _tls(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it: a CA bundle file or directory becomes an SSL context (httpx no longer takes
+    paths)."""
+    if not isinstance(verify, str):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 def _response(raw: httpx.Response) -> Response:

@@ -551,7 +551,8 @@ class InfrastructureAPI:
         status: str = "active",
         client_timestamp: datetime | None = None,
     ) -> Call[HeartbeatAck]:
-        """Tell the server the agent is alive. The answer carries the commands waiting for it (a ``drain``:
+        """Tell the server the agent is alive, as the agent (``X-Agent-ID`` is ``agent_id``, so the key must be
+        the agent's, or one that may act for it). The answer carries the commands waiting for it (a ``drain``:
         :attr:`HeartbeatAck.drain_requested`); a dead or deregistered agent gets :class:`GoneError` and must
         register again."""
         body: dict[str, Any] = {
@@ -562,7 +563,9 @@ class InfrastructureAPI:
         if client_timestamp is not None:
             body["client_timestamp"] = _iso(client_timestamp)
         path = api(f"/agents/{_seg(agent_id)}/heartbeat")
-        return Call("POST", path, _one(HeartbeatAck.from_dict, "agent_id"), json=body)
+        # A heartbeat speaks for the agent itself: a key that may act for it sends it under its id.
+        headers = {"X-Agent-ID": agent_id}
+        return Call("POST", path, _one(HeartbeatAck.from_dict, "agent_id"), json=body, headers=headers)
 
     @endpoint
     def update_agent_status(

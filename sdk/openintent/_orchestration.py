@@ -1,5 +1,5 @@
-"""Client methods of RFC-0012 (tasks and plans), written once for both clients like those of
-:mod:`openintent._api`.
+"""Client methods of RFC-0012 (tasks and plans) and RFC-0013 (coordinator leases, guardrails and decision
+records), written once for both clients like those of :mod:`openintent._api`.
 
 Task moves (claim, start, progress, complete, ...) check ``version`` when it is given; plan writes and
 :meth:`update_task` require it (the server answers 428, :class:`PreconditionRequiredError`, without)."""
@@ -10,9 +10,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._api import _many, _one, _raw, _seg
-from ._core import Call, api, endpoint
+from ._core import Call, Response, api, endpoint
 from ._wire import to_wire, wire_value
-from .models import Checkpoint, Plan, PlanCondition, Task, TaskStatus, ToolRequirement
+from .models import (
+    Checkpoint,
+    CoordinatorLease,
+    CoordinatorType,
+    DecisionRecord,
+    DecisionType,
+    Guardrails,
+    Plan,
+    PlanCondition,
+    Task,
+    TaskStatus,
+    ToolRequirement,
+)
 
 
 def _task(task_id: str, tail: str = "") -> str:
@@ -36,8 +48,21 @@ def _plan_move(plan_id: str, move: str, version: int, body: Mapping[str, Any] | 
     return Call("POST", _plan(plan_id, f"/{move}"), _one(Plan.from_dict), json=dict(body or {}), if_match=version)
 
 
+def _lease(lease_id: str, tail: str = "") -> str:
+    return api(f"/coordinators/{_seg(lease_id)}{tail}")
+
+
+def _lease_move(lease_id: str, move: str, body: Mapping[str, Any], version: int | None) -> Call[CoordinatorLease]:
+    path = _lease(lease_id, f"/{move}")
+    return Call("POST", path, _one(CoordinatorLease.from_dict), json=dict(body), if_match=version)
+
+
+def _guardrails(value: Guardrails | Mapping[str, Any]) -> dict[str, Any]:
+    return value.to_dict() if isinstance(value, Guardrails) else {str(k): to_wire(v) for k, v in value.items()}
+
+
 class OrchestrationAPI:
-    """Tasks and plans (RFC-0012)."""
+    """Tasks and plans (RFC-0012), coordinators (RFC-0013)."""
 
     # Tasks ----------------------------------------------------------------------------------------------------
 
@@ -265,6 +290,194 @@ class OrchestrationAPI:
         """Reject a waiting checkpoint; the plan fails."""
         path = api(f"/checkpoints/{_seg(checkpoint_id)}/reject")
         return Call("POST", path, _one(Plan.from_dict), json={"reason": reason})
+
+    # Coordinators (RFC-0013) ------------------------------------------------------------------------------------
+
+    @endpoint
+    def create_coordinator_lease(
+        self,
+        /,
+        agent_id: str,
+        intent_id: str | None = None,
+        *,
+        supervisor_id: str | None = None,
+        portfolio_id: str | None = None,
+        coordinator_type: CoordinatorType | str | None = None,
+        scope: str | None = None,
+        guardrails: Guardrails | Mapping[str, Any] | None = None,
+        failover_pool: list[str] | None = None,
+        heartbeat_interval_seconds: int | None = None,
+        expires_at: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> Call[CoordinatorLease]:
+        """Make ``agent_id`` the coordinator of an intent (or of a ``portfolio_id``) under ``supervisor_id`` (a
+        person, or a coordinator whose chain ends at one). The role is exclusive: :class:`LeaseConflictError`
+        while another coordinator holds it; a refusal by the supervisor's guardrails is :class:`ConflictError`."""
+        body: dict[str, Any] = {"agent_id": agent_id}
+        body.update(
+            _given(
+                intent_id=intent_id,
+                supervisor_id=supervisor_id,
+                portfolio_id=portfolio_id,
+                coordinator_type=coordinator_type,
+                scope=scope,
+                guardrails=None if guardrails is None else _guardrails(guardrails),
+                failover_pool=failover_pool,
+                heartbeat_interval_seconds=heartbeat_interval_seconds,
+                expires_at=expires_at,
+                metadata=metadata,
+                **extra,
+            )
+        )
+        return Call("POST", api("/coordinators"), _one(CoordinatorLease.from_dict), json=body)
+
+    @endpoint
+    def get_coordinator_lease(self, lease_id: str) -> Call[CoordinatorLease]:
+        return Call("GET", _lease(lease_id), _one(CoordinatorLease.from_dict))
+
+    @endpoint
+    def list_coordinator_leases(self, intent_id: str) -> Call[list[CoordinatorLease]]:
+        """Every coordinator lease the intent has had, live or ended."""
+        path = api(f"/intents/{_seg(intent_id)}/coordinators")
+        return Call("GET", path, _many(CoordinatorLease.from_dict, "coordinators", "leases"))
+
+    @endpoint
+    def coordinator_heartbeat(
+        self,
+        lease_id: str,
+        *,
+        active_tasks: int | None = None,
+        pending_decisions: int | None = None,
+        budget_used_usd: float | None = None,
+        status_summary: str | None = None,
+    ) -> Call[dict[str, Any]]:
+        """Keep the role (two missed intervals make the coordinator unresponsive, three fail it over):
+        ``{"status", "next_heartbeat_at", "lease_status", "version"}``."""
+        body = _given(
+            active_tasks=active_tasks,
+            pending_decisions=pending_decisions,
+            budget_used_usd=budget_used_usd,
+            status_summary=status_summary,
+        )
+        return Call("POST", _lease(lease_id, "/heartbeat"), _raw, json=body)
+
+    @endpoint
+    def handoff_coordinator(
+        self,
+        lease_id: str,
+        to_coordinator: str,
+        reason: str = "",
+        open_items: list[Any] | None = None,
+        version: int | None = None,
+    ) -> Call[CoordinatorLease]:
+        """Hand the role to another agent (the coordinator itself); answers the new lease."""
+        body = {"to_coordinator": to_coordinator, "reason": reason, "open_items": list(open_items or [])}
+        return _lease_move(lease_id, "handoff", body, version)
+
+    @endpoint
+    def release_coordinator_lease(
+        self, lease_id: str, reason: str | None = None, version: int | None = None
+    ) -> Call[CoordinatorLease]:
+        """End the role (the coordinator, or a supervisor): the lease is ``completed``."""
+        return _lease_move(lease_id, "release", {"reason": reason}, version)
+
+    @endpoint
+    def pause_coordinator(
+        self, lease_id: str, reason: str | None = None, version: int | None = None
+    ) -> Call[CoordinatorLease]:
+        """Pause the coordinator (a supervisor): it plans and assigns nothing until resumed."""
+        return _lease_move(lease_id, "pause", {"reason": reason}, version)
+
+    @endpoint
+    def resume_coordinator(self, lease_id: str, version: int | None = None) -> Call[CoordinatorLease]:
+        return _lease_move(lease_id, "resume", {}, version)
+
+    @endpoint
+    def replace_coordinator(
+        self,
+        lease_id: str,
+        agent_id: str,
+        reason: str | None = None,
+        coordinator_type: CoordinatorType | str | None = None,
+        version: int | None = None,
+    ) -> Call[CoordinatorLease]:
+        """Replace the coordinator (a supervisor): its lease ends; answers the new one."""
+        body = {"agent_id": agent_id, "reason": reason}
+        body.update(_given(coordinator_type=coordinator_type))
+        return _lease_move(lease_id, "replace", body, version)
+
+    @endpoint
+    def get_guardrails(self, lease_id: str) -> Call[Guardrails]:
+        def parse(response: Response) -> Guardrails:
+            return Guardrails.from_dict(_raw(response))
+
+        return Call("GET", _lease(lease_id, "/guardrails"), parse)
+
+    @endpoint
+    def update_guardrails(
+        self, lease_id: str, guardrails: Guardrails | Mapping[str, Any], version: int | None = None
+    ) -> Call[CoordinatorLease]:
+        """Change a coordinator's guardrails (a supervisor): the keys given replace, a ``None`` removes one."""
+        body = (
+            _guardrails(guardrails)
+            if isinstance(guardrails, Guardrails)
+            else {str(k): to_wire(v) for k, v in guardrails.items()}
+        )
+        path = _lease(lease_id, "/guardrails")
+        return Call("PATCH", path, _one(CoordinatorLease.from_dict), json=body, if_match=version)
+
+    @endpoint
+    def get_guardrail_status(self, lease_id: str) -> Call[dict[str, Any]]:
+        """Where the coordinated intent stands against each guardrail: ``{"guardrails", "usage",
+        "recent_hits"}``."""
+        return Call("GET", _lease(lease_id, "/guardrails/status"), _raw)
+
+    @endpoint
+    def approve_plan(self, plan_id: str, reason: str = "") -> Call[Plan]:
+        """Approve a draft plan as the supervisor of the intent's coordinator, so that it may be activated."""
+        return Call("POST", _plan(plan_id, "/approve"), _one(Plan.from_dict), json={"reason": reason})
+
+    @endpoint
+    def reject_plan(self, plan_id: str, reason: str = "") -> Call[Plan]:
+        return Call("POST", _plan(plan_id, "/reject"), _one(Plan.from_dict), json={"reason": reason})
+
+    @endpoint
+    def create_decision_record(
+        self,
+        /,
+        coordinator_id: str,
+        intent_id: str,
+        decision_type: DecisionType | str,
+        summary: str,
+        rationale: str,
+        *,
+        alternatives_considered: list[Mapping[str, Any]] | None = None,
+        confidence: float | None = None,
+        **extra: Any,
+    ) -> Call[DecisionRecord]:
+        """Record a coordinator's decision, with the alternatives it weighed (``{"description",
+        "rejected_reason"}``) and its ``confidence`` (0 to 1). Records are immutable."""
+        body: dict[str, Any] = {
+            "coordinator_id": coordinator_id,
+            "intent_id": intent_id,
+            "decision_type": wire_value(decision_type),
+            "summary": summary,
+            "rationale": rationale,
+        }
+        body.update(_given(alternatives_considered=alternatives_considered, confidence=confidence, **extra))
+        return Call("POST", api("/decisions"), _one(DecisionRecord.from_dict), json=body)
+
+    @endpoint
+    def get_decision_record(self, record_id: str) -> Call[DecisionRecord]:
+        return Call("GET", api(f"/decisions/{_seg(record_id)}"), _one(DecisionRecord.from_dict))
+
+    @endpoint
+    def list_decision_records(self, intent_id: str, limit: int = 50, offset: int = 0) -> Call[list[DecisionRecord]]:
+        """The intent's decision records, newest first."""
+        path = api(f"/intents/{_seg(intent_id)}/coordinator-decisions")
+        params = {"limit": limit, "offset": offset}
+        return Call("GET", path, _many(DecisionRecord.from_dict, "decisions", "records"), params=params)
 
 
 def _checkpoint(item: Checkpoint | Mapping[str, Any]) -> dict[str, Any]:

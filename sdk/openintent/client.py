@@ -24,11 +24,18 @@ __all__ = ["OpenIntentClient", "AsyncOpenIntentClient"]
 _CLIENT_DOC = """
 
     ``OpenIntentClient(base_url, api_key, agent_id="anonymous", timeout=30.0, *, max_retries=3,
-    backoff_factor=0.25, max_backoff=10.0, headers=None)``
+    backoff_factor=0.25, max_backoff=10.0, headers=None, verify=True, proxy=None, trust_env=True,
+    http_client=None)``
 
     Every request carries ``X-API-Key`` and ``X-Agent-ID``. Idempotent calls (GET, PUT, DELETE) are retried
     ``max_retries`` times on connection errors, 5xx and 429 (honouring ``Retry-After``) with exponential
     backoff and jitter; POST and PATCH calls are never retried.
+
+    ``verify`` is ``False``, a CA bundle (file or directory) or an ``ssl.SSLContext``; ``proxy`` an
+    ``http://``/``https://`` proxy URL (or ``httpx.Proxy``); with ``trust_env`` the ``HTTP(S)_PROXY`` and
+    ``SSL_CERT_FILE`` variables apply. ``http_client`` is your own ``httpx.Client`` (``httpx.AsyncClient`` for
+    the async client), used as it is configured and left open on ``close()``. Redirects are never followed: a
+    redirect, an HTML page or JSON that is not the expected object raises ``UnexpectedResponseError``.
 """
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "NotFoundError",
     "ConflictError",
     "LeaseConflictError",
+    "GuardrailViolationError",
     "ValidationError",
     "AuthenticationError",
     "PermissionDeniedError",
@@ -51,6 +52,27 @@ class ConflictError(OpenIntentError):
     def __init__(self, message: str, current_version: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.current_version = current_version
+
+
+class GuardrailViolationError(ConflictError):
+    """409 from a coordinator's guardrail (RFC-0013): the write would pass ``guardrail`` (``max_tasks_per_plan``,
+    ``max_budget_usd``, ...). ``attempted_value`` and ``limit`` say by how much; ``coordinator_id`` names the
+    coordinator whose guardrail it is. Nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        guardrail: str | None = None,
+        attempted_value: Any = None,
+        limit: Any = None,
+        coordinator_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.guardrail = guardrail
+        self.attempted_value = attempted_value
+        self.limit = limit
+        self.coordinator_id = coordinator_id
 
 
 class LeaseConflictError(OpenIntentError):

@@ -1478,8 +1478,18 @@ class CoordinatorLease(_Model):
     expires_at: datetime | None = None
     version: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
+    supervisor_chain: list[str] = field(default_factory=list)
+    status_reason: str | None = None
+    failover_pool: list[str] = field(default_factory=list)
+    ended_at: datetime | None = None
+    successor_id: str | None = None
 
     _omit_empty = True
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the lease still holds the role (not ended, replaced or failed over)."""
+        return self.status not in (CoordinatorStatus.COMPLETED, CoordinatorStatus.FAILED_OVER) and self.ended_at is None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CoordinatorLease:
@@ -1501,6 +1511,11 @@ class CoordinatorLease(_Model):
             expires_at=parse_datetime(data.get("expires_at")),
             version=as_int(data.get("version"), 1),
             metadata=as_dict(first(data, "metadata", "lease_metadata")),
+            supervisor_chain=as_str_list(data.get("supervisor_chain")),
+            status_reason=as_opt_str(data.get("status_reason")) or None,
+            failover_pool=as_str_list(data.get("failover_pool")),
+            ended_at=parse_datetime(data.get("ended_at")),
+            successor_id=as_opt_str(data.get("successor_id")),
         )
 
 
@@ -2131,6 +2146,10 @@ class Trigger(_Model):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_fired_at: datetime | None = None
+    next_fire_at: datetime | None = None
+    created_by: str | None = None
+    webhook_url: str | None = None
+    has_secret: bool = False
 
     _omit_empty = True
 
@@ -2156,4 +2175,8 @@ class Trigger(_Model):
             created_at=parse_datetime(data.get("created_at")),
             updated_at=parse_datetime(data.get("updated_at")),
             last_fired_at=parse_datetime(data.get("last_fired_at")),
+            next_fire_at=parse_datetime(data.get("next_fire_at")),
+            created_by=as_opt_str(data.get("created_by")),
+            webhook_url=as_opt_str(data.get("webhook_url")),
+            has_secret=bool(data.get("has_secret", False)),
         )

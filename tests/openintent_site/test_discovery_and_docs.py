@@ -38,6 +38,7 @@ CAPABILITY_ROUTES = {
     "memory": "/api/v1/memory",
     "vaults": "/api/v1/vaults",
     "tools": "/api/v1/tools/invoke",
+    "coordinators": "/api/v1/coordinators/{id}/heartbeat",
 }
 RFC_ROUTES = {
     "0001": "/api/v1/intents",
@@ -51,13 +52,14 @@ RFC_ROUTES = {
     "0010": "/api/v1/intents/{id}/failures",
     "0011": "/api/v1/intents/{id}/access-requests",
     "0012": "/api/v1/checkpoints/{id}/approve",
+    "0013": "/api/v1/coordinators/{id}/guardrails",
     "0014": "/api/v1/grants",
     "0015": "/api/v1/memory",
     "0016": "/api/v1/agents/{id}/heartbeat",
 }
 # What the README lists as done; all of it must be advertised.
 IMPLEMENTED = set(CAPABILITY_ROUTES)
-NOT_IMPLEMENTED = {"coordinators", "triggers"}
+NOT_IMPLEMENTED = {"triggers"}
 
 
 def served(path):
@@ -142,7 +144,7 @@ def test_every_advertised_rfc_url_resolves_to_the_rfcs_text(client, db):
 
 
 def test_an_rfc_this_server_does_not_implement_is_not_found(client, db):
-    for number in ("0008", "0013", "9999", "x"):
+    for number in ("0008", "0017", "9999", "x"):
         response = client.get(f"/rfc/{number}")
         assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
 
