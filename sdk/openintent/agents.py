@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import inspect
 import logging
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from ._declarations import Plan, Vault, _topological
 from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
 from .exceptions import ConflictError, GoneError, LeaseConflictError, NotFoundError, OpenIntentError
@@ -36,9 +38,12 @@ from .models import (
     AccessRequest,
     ACLEntry,
     ArbitrationRequest,
+    CoordinatorLease,
+    DecisionRecord,
     EventType,
     Intent,
     IntentLease,
+    IntentPortfolio,
     IntentStatus,
     MemoryEntry,
     Permission,
@@ -67,6 +72,13 @@ __all__ = [
     "output_guardrail",
     "Plan",
     "Vault",
+    "Coordinator",
+    "BaseCoordinator",
+    "IntentSpec",
+    "PortfolioSpec",
+    "PortfolioEnded",
+    "on_escalation",
+    "on_all_complete",
 ]
 
 logger = logging.getLogger("openintent.agents")
@@ -74,12 +86,17 @@ logger = logging.getLogger("openintent.agents")
 WORK_SCOPE = "openintent.work"
 """The lease scope an agent holds on an intent while it works on it."""
 
+COORDINATOR_ROLE = "coordinator"
+"""The assignment role a coordinator takes on the intents it coordinates: their events reach its stream."""
+
 DELEGATE_ROLE = "delegate"
 """The assignment role :meth:`BaseAgent.delegate` uses; it routes the assignment to the target's ``@on_handoff``."""
 
 HANDLER_ATTR = "_openintent_handler"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_HANDLING: contextvars.ContextVar[str | None] = contextvars.ContextVar("openintent_handling", default=None)
+"""The id of the intent whose handler is running (for a coordinator's ``record_decision``)."""
 _FINISHED = frozenset({IntentStatus.COMPLETED.value, IntentStatus.ABANDONED.value})
 
 
@@ -207,12 +224,17 @@ class AgentConfig:
 
 async def _call(function: Callable[..., Any], *args: Any) -> Any:
     """Run a handler, a coroutine function on the loop and a plain one in a thread."""
-    if inspect.iscoroutinefunction(function):
-        return await function(*args)
-    result = await asyncio.to_thread(function, *args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    token = _HANDLING.set(args[0].id) if args and isinstance(args[0], Intent) else None
+    try:
+        if inspect.iscoroutinefunction(function):
+            return await function(*args)
+        result = await asyncio.to_thread(function, *args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    finally:
+        if token is not None:
+            _HANDLING.reset(token)
 
 
 def _status(intent: Intent) -> str:
@@ -711,7 +733,7 @@ class BaseAgent:
             return
         if intent_id is None:
             return
-        if name == "AGENT_ASSIGNED" and data.get("agent_id") == self._agent_id:
+        if name == "AGENT_ASSIGNED" and data.get("agent_id") == self._agent_id and data.get("role") != COORDINATOR_ROLE:
             self._take(intent_id, event)
         elif name == "STATUS_CHANGED":
             known, version = self._states.get(intent_id), data.get("version")
@@ -1003,28 +1025,30 @@ def Agent(  # noqa: N802  (a class decorator named like the class it makes)
     base.auto_heartbeat = auto_heartbeat
 
     def decorate(cls: type) -> Any:
-        if issubclass(cls, BaseAgent):
-            bases: tuple[type, ...] = (cls,)
-        else:
-            bases = (cls, BaseAgent)
-        user_init = cls.__dict__.get("__init__")
-
-        def __init__(self: BaseAgent, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-            BaseAgent.__init__(self, *args, **kwargs)
-            if user_init is not None:
-                user_init(self)
-
-        namespace = {
-            "__init__": __init__,
-            "__doc__": cls.__doc__,
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "default_agent_id": agent_id,
-            "default_config": base,
-        }
-        return type(cls.__name__, bases, namespace)
+        return _runtime_class(cls, BaseAgent, {"default_agent_id": agent_id, "default_config": base})
 
     return decorate
+
+
+def _runtime_class(cls: type, runtime: type[BaseAgent], attributes: dict[str, Any]) -> Any:
+    """A subclass of ``cls`` and ``runtime`` whose constructor runs the runtime's, then the class's own
+    ``__init__(self)`` if it has one."""
+    bases: tuple[type, ...] = (cls,) if issubclass(cls, runtime) else (cls, runtime)
+    user_init = cls.__dict__.get("__init__")
+
+    def __init__(self: BaseAgent, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        runtime.__init__(self, *args, **kwargs)
+        if user_init is not None:
+            user_init(self)
+
+    namespace = {
+        "__init__": __init__,
+        "__doc__": cls.__doc__,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        **attributes,
+    }
+    return type(cls.__name__, bases, namespace)
 
 
 class Worker(BaseAgent):
@@ -1057,4 +1081,256 @@ class Worker(BaseAgent):
         return self.config.api_key
 
 
-from ._declarations import Plan, Vault  # noqa: E402  (declared objects, importable from here as documented)
+# Coordinators (RFC-0013) ---------------------------------------------------------------------------------------
+
+
+def on_escalation(function: _F) -> _F:
+    """``(self, intent, source_agent)`` (coordinators): an agent asked for a person's decision on an intent the
+    coordinator coordinates (an arbitration request, or a task escalated)."""
+    return _mark("escalation")(function)
+
+
+def on_all_complete(function: _F) -> _F:
+    """``(self, portfolio)`` (coordinators): every intent of the portfolio :meth:`BaseCoordinator.execute` made
+    is completed; the first truthy result is ``execute``'s result."""
+    return _mark("all_complete")(function)
+
+
+@dataclass
+class IntentSpec:
+    """An intent of a :class:`PortfolioSpec`: ``assign`` the agent that does it, ``depends_on`` titles of siblings."""
+
+    title: str
+    description: str = ""
+    assign: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    constraints: dict[str, Any] = field(default_factory=dict)
+    initial_state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PortfolioSpec:
+    name: str
+    description: str = ""
+    intents: list[IntentSpec] = field(default_factory=list)
+    governance_policy: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class PortfolioEnded(OpenIntentError):
+    """:meth:`BaseCoordinator.execute` ended without every intent completed (one was abandoned)."""
+
+    def __init__(self, message: str, portfolio: IntentPortfolio, intents: list[Intent]) -> None:
+        super().__init__(message)
+        self.portfolio = portfolio
+        self.intents = intents
+
+
+class BaseCoordinator(BaseAgent):
+    """An agent that coordinates others: it holds a coordinator lease (RFC-0013) under its ``supervisor`` on each
+    intent or portfolio it coordinates, heartbeats it, delegates, records its decisions on the server, and runs
+    portfolios to completion. Guardrails are the server's: a refused action raises the client's error."""
+
+    default_agents: list[str] = []
+    default_supervisor: str | None = None
+    default_guardrails: dict[str, Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agents = list(self.default_agents)
+        self.supervisor = self.default_supervisor
+        self._leases: dict[str, str] = {}
+        self._lease_beats: dict[str, asyncio.Task[None]] = {}
+
+    async def arun(self) -> None:
+        try:
+            await super().arun()
+        finally:
+            for beat in self._lease_beats.values():
+                beat.cancel()
+            self._lease_beats.clear()
+
+    async def coordinate(
+        self, intent_id: str | None = None, *, portfolio_id: str | None = None, heartbeat_interval: int = 30
+    ) -> CoordinatorLease:
+        """Take the coordinator lease of an intent (or a portfolio), heartbeat it every ``heartbeat_interval``
+        seconds while the program runs, and follow the intent's events on the agent's stream."""
+        if not self.supervisor:
+            raise ValueError("a coordinator needs a supervisor (supervisor= in @Coordinator)")
+        lease = await self.async_client.create_coordinator_lease(
+            self._agent_id,
+            intent_id,
+            supervisor_id=self.supervisor,
+            portfolio_id=portfolio_id,
+            guardrails=self.default_guardrails,
+            heartbeat_interval_seconds=heartbeat_interval,
+        )
+        key = intent_id or portfolio_id or lease.id
+        self._leases[key] = lease.id
+        if intent_id is not None:
+            # Its events then reach the coordinator's stream; the role keeps the runtime from working on it.
+            await self.async_client.assign_agent(intent_id, self._agent_id, role=COORDINATOR_ROLE)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(heartbeat_interval)
+                try:
+                    await self.async_client.coordinator_heartbeat(lease.id, active_tasks=len(self._in_hand))
+                except OpenIntentError:
+                    logger.exception("coordinator %s: heartbeat of lease %s failed", self._agent_id, lease.id)
+
+        self._lease_beats[key] = asyncio.ensure_future(beat())
+        return lease
+
+    async def release(self, key: str, reason: str = "done") -> None:
+        """End the coordinator lease taken on an intent or portfolio id."""
+        beat = self._lease_beats.pop(key, None)
+        if beat is not None:
+            beat.cancel()
+        lease_id = self._leases.pop(key, None)
+        if lease_id is not None:
+            await self.async_client.release_coordinator_lease(lease_id, reason)
+
+    async def record_decision(
+        self,
+        decision_type: str,
+        summary: str,
+        rationale: str = "",
+        *,
+        intent_id: str | None = None,
+        **data: Any,
+    ) -> DecisionRecord:
+        """Write a decision record on the server (immutable), on ``intent_id`` or the intent being handled."""
+        target = intent_id or _HANDLING.get()
+        if target is None:
+            raise ValueError("record_decision needs an intent_id outside a handler")
+        return await self.async_client.create_decision_record(
+            self._agent_id, target, decision_type, summary, rationale, **data
+        )
+
+    async def delegate(
+        self,
+        intent: Intent | str,
+        agent_id: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        agents: list[str] | None = None,
+    ) -> None:
+        """Delegate an intent (an ``Intent``, its id, or its exact title) to ``agent_id`` (or the first of
+        ``agents``): assigned with the role ``delegate``, it runs the target's ``@on_handoff``."""
+        target = agent_id or next(iter(agents or []), None)
+        if target is None:
+            raise ValueError("delegate needs an agent_id")
+        intent_id = await self._intent_id(intent)
+        await BaseAgent.delegate(self, intent_id, target, payload)
+
+    async def _intent_id(self, intent: Intent | str) -> str:
+        if isinstance(intent, Intent):
+            return intent.id
+        with contextlib.suppress(NotFoundError, OpenIntentError):
+            return (await self.async_client.get_intent(intent)).id
+        matches = [found for found in await self.async_client.list_intents(q=intent) if found.title == intent]
+        if len(matches) != 1:
+            raise NotFoundError(f"{len(matches)} intents are titled {intent!r}", 404)
+        return matches[0].id
+
+    async def execute(self, spec: PortfolioSpec, *, poll_seconds: float = 0.5) -> Any:
+        """Make the portfolio (its intents in dependency order, each assigned to its agent), coordinate it, and
+        wait until every intent is completed: then the ``@on_all_complete`` handlers run and the first truthy
+        result is returned (else a merge of the intents' states). An abandoned intent ends the wait with
+        :class:`PortfolioEnded`."""
+        client = self.async_client
+        portfolio = await client.create_portfolio(spec.name, spec.description, spec.governance_policy, spec.metadata)
+        made: dict[str, str] = {}
+        by_title = {item.title: item for item in spec.intents}
+        for title in _topological([item.title for item in spec.intents], {t: by_title[t].depends_on for t in by_title}):
+            item = by_title[title]
+            intent = await client.create_intent(
+                item.title,
+                item.description,
+                item.constraints,
+                item.initial_state,
+                depends_on=[made[dependency] for dependency in item.depends_on] or None,
+            )
+            made[title] = intent.id
+            await client.add_intent_to_portfolio(portfolio.id, intent.id)
+        if self.supervisor:
+            await self.coordinate(portfolio_id=portfolio.id)
+        for title, intent_id in made.items():
+            if by_title[title].assign:
+                await client.assign_agent(intent_id, by_title[title].assign)
+                with contextlib.suppress(OpenIntentError):
+                    await client.create_decision_record(
+                        self._agent_id,
+                        intent_id,
+                        "task_assigned",
+                        f"{title} to {by_title[title].assign}",
+                        "declared in the portfolio spec",
+                    )
+        try:
+            while True:
+                intents, _ = await client.get_portfolio_intents(portfolio.id)
+                statuses = {_status(intent) for intent in intents}
+                if statuses == {IntentStatus.COMPLETED.value}:
+                    break
+                if IntentStatus.ABANDONED.value in statuses:
+                    raise PortfolioEnded(f"portfolio {spec.name} has an abandoned intent", portfolio, intents)
+                await asyncio.sleep(poll_seconds)
+        finally:
+            if portfolio.id in self._leases:
+                with contextlib.suppress(OpenIntentError):
+                    await self.release(portfolio.id)
+        portfolio = await client.get_portfolio(portfolio.id)
+        for handler in self.handlers("all_complete"):
+            result = await _call(handler, portfolio)
+            if result:
+                return result
+        return self._merge_results(portfolio, intents)
+
+    def _merge_results(self, portfolio: IntentPortfolio, intents: list[Intent] | None = None) -> dict[str, Any]:
+        members = intents if intents is not None else list(getattr(portfolio, "intents", []) or [])
+        return {
+            "portfolio_id": portfolio.id,
+            "name": portfolio.name,
+            "intents": {intent.title: intent.state.to_dict() for intent in members},
+        }
+
+    async def _dispatch(self, event: SSEEvent) -> None:
+        name = event.type.upper()
+        intent_id = event.intent_id
+        if intent_id and name in ("ARBITRATION_REQUESTED", "TASK.ESCALATED") and self.handlers("escalation"):
+            intent = await self._read(intent_id)
+            source = str(event.data.get("actor") or "")
+            for handler in self.handlers("escalation") if intent else []:
+                await self._guarded(handler, intent, source)
+        await super()._dispatch(event)
+
+
+def Coordinator(  # noqa: N802  (a class decorator named like the class it makes)
+    coordinator_id: str,
+    agents: list[str] | None = None,
+    strategy: str = "sequential",
+    guardrails: Mapping[str, Any] | None = None,
+    supervisor: str | None = None,
+    **options: Any,
+) -> Callable[[type], Any]:
+    """``@Agent`` for coordinators: the class also becomes a :class:`BaseCoordinator`. ``guardrails`` are the
+    server's (RFC-0013: ``max_budget_usd``, ``max_tasks_per_plan``, ``allowed_capabilities``...), set on every
+    coordinator lease it takes under ``supervisor``."""
+    if guardrails is not None and not isinstance(guardrails, Mapping):
+        raise TypeError("guardrails are a mapping of the server's guardrails (max_budget_usd=..., ...)")
+    as_agent = Agent(coordinator_id, **options)
+    config = as_agent(type("Config", (), {})).default_config
+
+    def decorate(cls: type) -> Any:
+        attributes = {
+            "default_agent_id": coordinator_id,
+            "default_config": config,
+            "default_agents": list(agents or []),
+            "default_supervisor": supervisor,
+            "default_guardrails": dict(guardrails) if guardrails is not None else None,
+            "strategy": strategy,
+        }
+        return _runtime_class(cls, BaseCoordinator, attributes)
+
+    return decorate
