@@ -461,6 +461,15 @@ class BaseAgent:
         """The id of the last event the stream delivered."""
         return None if self._stream is None else self._stream.last_event_id
 
+    async def aclose(self) -> None:
+        """Close the agent's clients (``run()`` does it on its way out; this is for agents used without it)."""
+        if self._async_client is not None:
+            await self._async_client.close()
+            self._async_client = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def handlers(self, kind: str) -> list[Callable[..., Any]]:
         return list(self._handlers.get(kind, []))
 
