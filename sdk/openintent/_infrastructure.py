@@ -1,5 +1,5 @@
-"""Client methods of RFC-0014 (credential vaults, grants, tools), RFC-0015 (agent memory) and RFC-0016 (the
-agent registry), written once for both clients like those of :mod:`openintent._api`."""
+"""Client methods of RFC-0014 (credential vaults, grants, tools), RFC-0015 (agent memory), RFC-0016 (the agent
+registry) and RFC-0017 (triggers), written once for both clients like those of :mod:`openintent._api`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from .models import (
     AuthType,
     Credential,
     CredentialVault,
+    DeduplicationMode,
     HeartbeatAck,
+    IntentTemplate,
     MemoryEntry,
     MemoryPage,
     MemoryType,
@@ -24,6 +26,9 @@ from .models import (
     Tool,
     ToolGrant,
     ToolInvocation,
+    Trigger,
+    TriggerCondition,
+    TriggerType,
 )
 
 
@@ -44,7 +49,7 @@ def _rows(*keys: str) -> Any:
 
 
 class InfrastructureAPI:
-    """Vaults and tools (RFC-0014), memory (RFC-0015) and the agent registry (RFC-0016)."""
+    """Vaults and tools (RFC-0014), memory (RFC-0015), the agent registry (RFC-0016) and triggers (RFC-0017)."""
 
     agent_id: str
 
@@ -610,3 +615,102 @@ class InfrastructureAPI:
         """Agents grouped by ``role_id``: each pool's members and capacity."""
         params = {"status": None if status is None else wire_value(status)}
         return Call("GET", api("/agent-pools"), _rows("pools"), params=params)
+
+    # Triggers (RFC-0017) --------------------------------------------------------------------------------------
+
+    @endpoint
+    def create_trigger(
+        self,
+        /,
+        name: str,
+        trigger_type: TriggerType | str,
+        *,
+        condition: TriggerCondition | Mapping[str, Any] | None = None,
+        intent_template: IntentTemplate | Mapping[str, Any] | None = None,
+        deduplication: DeduplicationMode | str | None = None,
+        namespace: str | None = None,
+        enabled: bool | None = None,
+        **extra: Any,
+    ) -> Call[Trigger]:
+        """Create a trigger: a ``schedule`` (``condition={"cron": ...}`` or ``{"at": ...}``), an ``event``
+        (``{"event": type, "filter": {...}}``) or a ``webhook`` (``{"path", "method", "secret"}``) that creates
+        an intent from ``intent_template`` each time it fires."""
+        body: dict[str, Any] = {"name": name, "type": wire_value(trigger_type)}
+        body.update(
+            _given(
+                condition=_condition(condition),
+                intent_template=intent_template,
+                deduplication=deduplication,
+                namespace=namespace,
+                enabled=enabled,
+                **extra,
+            )
+        )
+        return Call("POST", api("/triggers"), _one(Trigger.from_dict, "trigger_id"), json=body)
+
+    @endpoint
+    def get_trigger(self, trigger_id: str) -> Call[Trigger]:
+        return Call("GET", api(f"/triggers/{_seg(trigger_id)}"), _one(Trigger.from_dict, "trigger_id"))
+
+    @endpoint
+    def list_triggers(
+        self,
+        namespace: str | None = None,
+        trigger_type: TriggerType | str | None = None,
+        *,
+        enabled: bool | None = None,
+    ) -> Call[list[Trigger]]:
+        """Triggers, oldest first, of a namespace, a type, or only the enabled (or disabled) ones."""
+        params = {
+            "namespace": namespace,
+            "type": None if trigger_type is None else wire_value(trigger_type),
+            "enabled": None if enabled is None else str(enabled).lower(),
+        }
+        return Call("GET", api("/triggers"), _many(Trigger.from_dict, "triggers"), params=params)
+
+    @endpoint
+    def update_trigger(self, /, trigger_id: str, version: int, **changes: Any) -> Call[Trigger]:
+        """Change a trigger at ``version``: ``name``, ``enabled``, ``condition``, ``intent_template`` or
+        ``deduplication``."""
+        if "condition" in changes:
+            changes["condition"] = _condition(changes["condition"])
+        path = api(f"/triggers/{_seg(trigger_id)}")
+        return Call("PATCH", path, _one(Trigger.from_dict, "trigger_id"), json=_given(**changes), if_match=version)
+
+    @endpoint
+    def fire_trigger(
+        self,
+        trigger_id: str,
+        *,
+        event: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Call[dict[str, Any]]:
+        """Fire a trigger now, whatever its condition (deduplication still applies), optionally with the
+        ``event`` (or webhook ``body``, ``headers``, ``query``) its template reads: ``{"status": "fired" |
+        "skipped" | "queued" | ..., "fire_count", "intent_id", "intent", "deduplicated", "fire"}``."""
+        inputs = _given(event=event, body=body, headers=headers, query=query)
+        return Call("POST", api(f"/triggers/{_seg(trigger_id)}/fire"), _raw, json=inputs)
+
+    @endpoint
+    def get_trigger_history(self, trigger_id: str, limit: int = 100) -> Call[list[dict[str, Any]]]:
+        """The trigger's fires, newest first, with what each did (``outcome``, ``intent_id``, ...)."""
+        path = api(f"/triggers/{_seg(trigger_id)}/history")
+        return Call("GET", path, _rows("fires", "history"), params={"limit": limit})
+
+    @endpoint
+    def delete_trigger(self, trigger_id: str) -> Call[None]:
+        """Delete a trigger; the intents it created and its fire history stay."""
+        return Call("DELETE", api(f"/triggers/{_seg(trigger_id)}"), _nothing)
+
+
+def _condition(value: TriggerCondition | Mapping[str, Any] | None) -> Any:
+    """A condition as sent: a :class:`TriggerCondition`'s ``to_dict`` leaves out the webhook secret (it is never
+    read back), so the secret is added to what is written."""
+    if isinstance(value, TriggerCondition):
+        data = value.to_dict()
+        if value.secret is not None:
+            data["secret"] = value.secret
+        return data
+    return value

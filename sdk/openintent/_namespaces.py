@@ -19,7 +19,7 @@ C_co = TypeVar("C_co", covariant=True)
 C = TypeVar("C")
 T = TypeVar("T")
 
-__all__ = ["Namespace", "Tasks", "Tools", "Memory", "Agents", "Namespaces"]
+__all__ = ["Namespace", "Tasks", "Coordinator", "Tools", "Memory", "Agents", "Triggers", "Namespaces"]
 
 
 class Namespace(Generic[C_co]):
@@ -95,6 +95,28 @@ class Tasks(Namespace[C_co]):
     reject_checkpoint = via(OrchestrationAPI.reject_checkpoint)
 
 
+class Coordinator(Namespace[C_co]):
+    """``client.coordinator``: coordinator leases, guardrails, plan reviews and decision records (RFC-0013)."""
+
+    create_lease = via(OrchestrationAPI.create_coordinator_lease)
+    get_lease = via(OrchestrationAPI.get_coordinator_lease)
+    list_leases = via(OrchestrationAPI.list_coordinator_leases)
+    heartbeat = via(OrchestrationAPI.coordinator_heartbeat)
+    handoff = via(OrchestrationAPI.handoff_coordinator)
+    release = via(OrchestrationAPI.release_coordinator_lease)
+    pause = via(OrchestrationAPI.pause_coordinator)
+    resume = via(OrchestrationAPI.resume_coordinator)
+    replace = via(OrchestrationAPI.replace_coordinator)
+    guardrails = via(OrchestrationAPI.get_guardrails)
+    update_guardrails = via(OrchestrationAPI.update_guardrails)
+    guardrail_status = via(OrchestrationAPI.get_guardrail_status)
+    approve_plan = via(OrchestrationAPI.approve_plan)
+    reject_plan = via(OrchestrationAPI.reject_plan)
+    record_decision = via(OrchestrationAPI.create_decision_record)
+    get_decision = via(OrchestrationAPI.get_decision_record)
+    decisions = via(OrchestrationAPI.list_decision_records)
+
+
 class Tools(Namespace[C_co]):
     """``client.tools``: credential vaults, grants, tools and invocations (RFC-0014)."""
 
@@ -156,6 +178,18 @@ class Agents(Namespace[C_co]):
     pools = via(InfrastructureAPI.list_agent_pools)
 
 
+class Triggers(Namespace[C_co]):
+    """``client.triggers``: schedules, events and webhooks that create intents (RFC-0017)."""
+
+    create = via(InfrastructureAPI.create_trigger)
+    get = via(InfrastructureAPI.get_trigger)
+    list = via(InfrastructureAPI.list_triggers)
+    update = via(InfrastructureAPI.update_trigger)
+    fire = via(InfrastructureAPI.fire_trigger)
+    history = via(InfrastructureAPI.get_trigger_history)
+    delete = via(InfrastructureAPI.delete_trigger)
+
+
 class Namespaces:
     """The namespaces of a client, each typed by the client it is read from (so that, on the async client,
     ``await client.tasks.get(...)`` type-checks, and on the sync client ``client.tasks.get(...)`` does)."""
@@ -175,3 +209,11 @@ class Namespaces:
     @property
     def agents(self: C) -> Agents[C]:
         return Agents(self)
+
+    @property
+    def coordinator(self: C) -> Coordinator[C]:
+        return Coordinator(self)
+
+    @property
+    def triggers(self: C) -> Triggers[C]:
+        return Triggers(self)
