@@ -185,7 +185,7 @@ def test_worker_survives_a_cut_stream_and_a_replay_without_working_twice(boss, l
     marker = boss.create_intent("replay marker")
     with running(Again(base_url=live_server_url, last_event_id=start)):
         boss.assign_agent(marker.id, AGENT)
-        assert wait_for(lambda: completed(boss, marker.id), WAIT)
+        assert wait_for(lambda: completed(boss, marker.id) and marker.id in replayed, WAIT)
     assert replayed == [first.id, second.id, marker.id]
     assert calls == {first.id: 1, second.id: 1, marker.id: 1}
 
@@ -363,7 +363,8 @@ def test_each_decorator_fires_on_its_event_and_not_on_others(boss, live_server_u
         boss.update_state(elsewhere.id, boss.get_intent(elsewhere.id).version, {"data": "x"})
         marker = boss.create_intent("marker")
         boss.assign_agent(marker.id, AGENT)
-        assert wait_for(lambda: completed(boss, marker.id), WAIT)
+        # The marker's completion reaches the agent's stream after every event written before it.
+        assert wait_for(lambda: ("complete", marker.id) in log, WAIT)
     assert kinds(log, "lease_available") == [("lease_available", work.id, "draft")]
     assert kinds(log, "complete") == [("complete", work.id), ("complete", marker.id)]
     assert kinds(log, "event") == [("event", work.id, "hello")]
@@ -609,9 +610,10 @@ def test_auto_heartbeat_registers_the_agent_and_heartbeats(boss, live_server_url
     class Silent:
         pass
 
-    with running(Silent(base_url=live_server_url)):
-        marker = boss.create_intent("marker")
-        assert wait_for(lambda: boss.get_intent(marker.id), WAIT)
+    marker = boss.create_intent("marker")
+    with running(Silent(base_url=live_server_url, last_event_id=last_id(boss, marker.id))):
+        boss.assign_agent(marker.id, OTHER_AGENT)
+        assert wait_for(lambda: completed(boss, marker.id), WAIT)  # it ran, and took work
     assert _record(boss, OTHER_AGENT) is None
 
 
