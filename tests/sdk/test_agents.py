@@ -196,6 +196,8 @@ from openintent import AgentConfig, OpenIntentClient, Worker
 
 url, key, agent, start = sys.argv[1:5]
 client = OpenIntentClient(url, key, agent)
+if len(sys.argv) > 5:  # a roll call: the test waits for every worker to be up
+    client.log_event(sys.argv[5], "worker_started", {"pid": os.getpid()})
 
 def process(intent):
     earlier = client.get_events(intent.id, "processing")
@@ -203,6 +205,8 @@ def process(intent):
     if intent.title.startswith("hold") and not earlier:
         while True:  # the first attempt never ends: the test kills it
             time.sleep(0.5)
+    while intent.title.startswith("gated") and not client.get_intent(intent.id).state.get("go"):
+        time.sleep(0.2)  # held until the test lets every gated job go at once
     return {"done_by": os.getpid()}
 
 config = AgentConfig(base_url=url, api_key=key, reconnect_delay=0.1, lease_seconds=3)
@@ -250,6 +254,44 @@ def test_a_worker_killed_and_restarted_does_not_work_twice_on_an_assignment(boss
     assert [lease.scope for lease in leases] == [WORK_SCOPE, WORK_SCOPE]
     assert leases[0].expires_at <= leases[1].created_at  # the second never overlapped the dead one's
     assert second.returncode == 0  # SIGTERM drains and exits cleanly
+
+
+def test_two_copies_of_a_worker_on_two_servers_work_once_on_each_assignment(boss, live_servers, tmp_path):
+    """Two processes of one agent, each on its own server process, both receive every assignment while the work
+    is held open: the work lease lets exactly one of them work on each intent."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
+    roll_call = boss.create_intent("roll call")
+    jobs = [boss.create_intent(f"gated job {n}") for n in range(6)]
+    start = last_id(boss, jobs[-1].id)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), server.url, KEY, AGENT, start, roll_call.id],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        for server in live_servers
+    ]
+    try:
+        assert wait_for(lambda: len(boss.get_events(roll_call.id, "worker_started")) == 2, WAIT)
+        for job in jobs:
+            boss.assign_agent(job.id, AGENT)
+        # Every job is being worked on, and held: both copies have had every assignment in that time.
+        assert wait_for(lambda: all(boss.get_events(job.id, "processing") for job in jobs), WAIT)
+        for job in jobs:
+            boss.update_state(job.id, boss.get_intent(job.id).version, {"go": True})
+        assert wait_for(lambda: all(completed(boss, job.id) for job in jobs), WAIT)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
+    pids = {worker.pid for worker in workers}
+    for job in jobs:
+        processed = [e.payload["pid"] for e in boss.get_events(job.id, "processing")]
+        assert len(processed) == 1 and processed[0] in pids
+        assert boss.get_intent(job.id).state.get("done_by") == processed[0]
 
 
 # @Agent decorators --------------------------------------------------------------------------------------------
