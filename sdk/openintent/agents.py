@@ -416,6 +416,7 @@ class BaseAgent:
         self._stream: AsyncSSEStream | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._work: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.Task[Any]] = set()
         self._in_hand: set[str] = set()
         self._waiting: dict[str, str] = {}
         self._states: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -586,6 +587,8 @@ class BaseAgent:
             await self._beat()  # the server grants a draining agent no new lease
         for handler in self.handlers("drain"):
             await self._guarded(handler)
+        for timer in list(self._timers):
+            timer.cancel()
         this = asyncio.current_task()
         pending = [task for task in self._work if not task.done() and task is not this]
         if pending:
@@ -646,7 +649,7 @@ class BaseAgent:
                 await self._beat()
 
     def _cancel_work(self) -> None:
-        for task in self._work:
+        for task in [*self._work, *self._timers]:
             task.cancel()
 
     async def arun(self) -> None:
@@ -684,9 +687,10 @@ class BaseAgent:
             self._stop_requested = False
             if heartbeats is not None:
                 heartbeats.cancel()
-            if self._work:
+            pending = [*self._work, *self._timers]
+            if pending:
                 self._cancel_work()
-                await asyncio.wait(list(self._work))
+                await asyncio.wait(pending)
             if self._draining and self.config.auto_heartbeat:
                 # Drained: the agent leaves the registry (the server may have done it on the last lease's release).
                 with contextlib.suppress(OpenIntentError):
@@ -937,7 +941,10 @@ class BaseAgent:
             if self._waiting.get(intent_id) == "leased":
                 self._take(intent_id, None)
 
-        self._spawn(later())
+        # A timer, not work: a drain does not wait for it.
+        timer = asyncio.ensure_future(later())
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
 
     async def _handle(self, intent: Intent, event: SSEEvent | None) -> None:
         data = event.data if event is not None else {}
