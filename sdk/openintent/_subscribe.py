@@ -141,7 +141,7 @@ class StreamAPI:
     * ``reconnect_delay``: the first wait before reconnecting, in seconds, doubled per failed attempt (with
       jitter, capped at 30 s); by default the server's ``retry:`` hint;
     * ``max_reconnects``: consecutive failed attempts before the stream raises (``None``: no limit);
-    * ``transport``: ``"sse"`` or ``"websocket"`` (needs ``openintent[websocket]``), with the same events;
+    * ``transport``: ``"sse"`` or ``"websocket"`` (needs ``openintent-django[websocket]``), with the same events;
     * ``read_timeout``: seconds of silence after which the connection counts as lost.
     """
 

@@ -1,5 +1,5 @@
 """The websocket transport of the streams (``/ws/{intents|agents|portfolios}/{id}``), on the ``websockets``
-library (``pip install openintent[websocket]``), which is imported only when a websocket stream connects.
+library (``pip install openintent-django[websocket]``), which is imported only when a websocket stream connects.
 
 The server sends each event as a text frame ``{"id", "event", "data"}`` and refuses a connection with one
 ``{"error": {...}}`` frame followed by close code 4000 + the HTTP status (4401, 4403, 4404). A refusal maps to the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -31,7 +32,8 @@ def require_websockets() -> None:
         import websockets  # noqa: F401
     except ImportError as exc:  # pragma: no cover - the test environment has it
         raise ImportError(
-            "The websocket transport needs the websockets package: pip install 'openintent[websocket]'"
+            "The websocket transport needs the websockets package: pip install 'openintent-django[websocket]' "
+            "(or './sdk[websocket]' from the repository)"
         ) from exc
 
 
@@ -49,6 +51,21 @@ def websocket_url(stream: _Stream) -> str:
 def _headers(stream: _Stream) -> dict[str, str]:
     skipped = {"accept", "cache-control", "last-event-id"}
     return {name: value for name, value in stream.request_headers().items() if name.lower() not in skipped}
+
+
+def _tls(stream: _Stream, url: str) -> dict[str, Any]:
+    """The ``ssl`` argument of a ``wss://`` connection, from the client's ``verify`` (as its SSE streams use it)."""
+    if not url.startswith("wss://"):
+        return {}
+    verify = stream.http_options.get("verify", True)
+    if isinstance(verify, ssl.SSLContext):
+        return {"ssl": verify}
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return {"ssl": context}
+    return {}
 
 
 def _frame(text: str | bytes) -> SSEEvent | dict[str, Any]:
@@ -101,9 +118,11 @@ def sync_connection(stream: _Stream) -> Generator[SSEEvent, None, None]:
 
     stream._resume.attempts += 1
     try:
+        url = websocket_url(stream)
         connection = connect(
-            websocket_url(stream),
+            url,
             additional_headers=_headers(stream),
+            **_tls(stream, url),
             open_timeout=stream.connect_timeout,
             ping_interval=PING_SECONDS,
             ping_timeout=stream.timeout,
@@ -141,9 +160,11 @@ async def async_connection(stream: _Stream) -> AsyncGenerator[SSEEvent, None]:
 
     stream._resume.attempts += 1
     try:
+        url = websocket_url(stream)
         connection = await connect(
-            websocket_url(stream),
+            url,
             additional_headers=_headers(stream),
+            **_tls(stream, url),
             open_timeout=stream.connect_timeout,
             ping_interval=PING_SECONDS,
             ping_timeout=stream.timeout,

@@ -15,7 +15,7 @@
   :class:`AsyncEventQueue` buffer a stream's events for ``get()``.
 
 Reconnect bookkeeping (:class:`_Resume`) is written once and used by every transport of both flavours; the
-websocket transport lives in :mod:`openintent._websocket` and needs ``pip install openintent[websocket]``.
+websocket transport lives in :mod:`openintent._websocket` and needs ``pip install openintent-django[websocket]``.
 """
 
 from __future__ import annotations

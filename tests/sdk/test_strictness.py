@@ -2,9 +2,12 @@
 UnexpectedResponseError instead of becoming empty models; and the HTTP client is the caller's to configure: TLS
 verification, a proxy, or their own httpx client. Both clients run every test against a local scripted peer."""
 
+import contextlib
 import datetime
 import ipaddress
+import socket
 import ssl
+import threading
 
 import httpx
 import pytest
@@ -176,3 +179,81 @@ def test_tls_verification_is_configurable(tls_peer, certificate, flavour):
         assert made("k", "me", verify=context).get_intent("i1").id == "i1"
     finally:
         made.close()
+
+
+class TLSForwarder:
+    """A TLS front for the live server, as a TLS-terminating proxy would be: HTTPS and WSS in, plain HTTP out."""
+
+    def __init__(self, target_url, certificate):
+        host, port = target_url.removeprefix("http://").split(":")
+        self.target = (host, int(port))
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(*certificate)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.closed:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(raw,), daemon=True).start()
+
+    def serve(self, raw):
+        try:
+            front = self.context.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError):
+            raw.close()  # a client that refused our certificate
+            return
+        back = socket.create_connection(self.target)
+        threading.Thread(target=self.pump, args=(back, front), daemon=True).start()
+        self.pump(front, back)
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.close()
+
+    def stop(self):
+        self.closed = True
+        self.listener.close()
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+def test_streams_over_tls_take_the_clients_verify(live_server_url, certificate, transport):
+    front = TLSForwarder(live_server_url, certificate)
+    made = Clients(f"https://127.0.0.1:{front.port}", "sync")
+    try:
+        context = ssl.create_default_context(cafile=str(certificate[0]))
+        client = made("agent-research-key", "agent-research", verify=context)
+        intent = client.create_intent("Over TLS")
+        start = client.get_events(intent.id, limit=1)[0].id
+        client.log_event(intent.id, "note", {"over": "tls"})
+        with client.subscribe_sse(intent.id, last_event_id=start, transport=transport) as stream:
+            event = next(iter(stream))
+        assert event.data["payload"] == {"over": "tls"}
+
+        unverified = made("agent-research-key", "agent-research", max_retries=0)
+        with pytest.raises(OpenIntentConnectionError):
+            unverified.get_intent(intent.id)
+        with (
+            pytest.raises(OpenIntentConnectionError),
+            unverified.subscribe_sse(intent.id, max_reconnects=0, transport=transport) as stream,
+        ):
+            next(iter(stream))
+        lax = made("agent-research-key", "agent-research", verify=False)
+        with lax.subscribe_sse(intent.id, last_event_id=start, transport=transport) as stream:
+            assert next(iter(stream)).data["payload"] == {"over": "tls"}
+    finally:
+        made.close()
+        front.stop()
