@@ -894,6 +894,12 @@ class BaseAgent:
             logger.exception("agent %s could not work on %s", self._agent_id, intent_id)
         finally:
             self._in_hand.discard(intent_id)
+        if self._waiting.get(intent_id) == "blocked" and self._running and not self._draining:
+            # Its return to active may have arrived while it was in hand, and been passed over: look once more.
+            with contextlib.suppress(OpenIntentError):
+                intent = await self._read(intent_id)
+                if intent is not None and _status(intent) == IntentStatus.ACTIVE.value:
+                    self._take(intent_id, event)
 
     async def _under_lease(self, intent_id: str, event: SSEEvent | None) -> None:
         intent = await self._read(intent_id)
@@ -917,7 +923,10 @@ class BaseAgent:
         try:
             # Read again under the lease: the version to write at, and a finish by a holder before us.
             intent = await self._read(intent_id)
-            if intent is not None and _status(intent) not in _FINISHED:
+            if intent is not None and _status(intent) == IntentStatus.BLOCKED.value:
+                # The lease began work on a draft with an unfinished dependency, which blocked it: wait for it.
+                self._waiting[intent_id] = "blocked"
+            elif intent is not None and _status(intent) not in _FINISHED:
                 await self._handle(intent, event)
         except BaseException as exc:
             failed = exc

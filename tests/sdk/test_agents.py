@@ -145,6 +145,28 @@ def test_a_sync_handler_runs_in_a_thread_and_a_failure_is_recorded(boss, live_se
     assert thread.name not in seen_threads
 
 
+def test_an_intent_waiting_for_a_dependency_is_worked_on_once_it_is_unblocked(boss, live_server_url):
+    calls = Counter()
+
+    def process(intent):
+        calls[intent.id] += 1
+        return {"built_on": boss.get_dependencies(intent.id)[0].state.get("base")}
+
+    base = boss.create_intent("the base")
+    later = boss.create_intent("built on the base", depends_on=[base.id])
+    worker = Worker(AGENT, process, live_server_url, KEY, last_event_id=last_id(boss, later.id))
+    with running(worker):
+        boss.assign_agent(later.id, AGENT)
+        # Taking it began work on the draft, which blocked it; the worker let go and waits.
+        assert wait_for(lambda: status_of(boss, later.id) == IntentStatus.BLOCKED, WAIT)
+        assert wait_for(lambda: boss.get_leases(later.id) == [], WAIT)
+        base_now = boss.update_state(base.id, base.version, {"base": "concrete"})
+        boss.set_status(base.id, base_now.version, "completed")
+        assert wait_for(lambda: completed(boss, later.id), WAIT)
+    assert calls == {later.id: 1}
+    assert boss.get_intent(later.id).state.get("built_on") == "concrete"
+
+
 def test_worker_survives_a_cut_stream_and_a_replay_without_working_twice(boss, live_server_url):
     calls = Counter()
 
