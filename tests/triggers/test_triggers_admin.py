@@ -32,7 +32,7 @@ def test_the_list_shows_next_due_time_and_last_fire(admin_client, api):
 
     assert "Daily digest" in page and "Never fired" in page
     assert "skipped (manual)" in page and "never" in page
-    assert "9 a.m." in page  # the next due time (cron 0 9 * * *, UTC)
+    assert " 09:00:00" in page  # the next due time (cron 0 9 * * *, UTC), to the second as every admin time
 
 
 def test_a_triggers_page_shows_its_history_and_never_its_secret(admin_client, api):
