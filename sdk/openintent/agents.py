@@ -161,8 +161,11 @@ def on_task(status: str | None = None) -> Callable[[_F], _F]:
 
 
 def on_trigger(name: str | None = None) -> Callable[[_F], _F]:
-    """``(self, intent)``: a trigger (RFC-0017) named ``name`` (any, when ``None``) fired for the agent. Accepted
-    for compatibility; not dispatched yet, because this server has no triggers yet."""
+    """``(self, intent)``: a trigger (RFC-0017) named ``name`` (any, when ``None``) created an intent assigned to
+    the agent (its template's ``assignee``). For such an intent the matching trigger handlers run instead of the
+    ``@on_assignment`` ones, under the same guardrails, and their returned dict is written and the intent
+    completed in the same way; an intent no trigger created, or one of a trigger no handler names, is an
+    ordinary assignment."""
     return _mark("trigger", trigger_name=name)
 
 
@@ -981,7 +984,21 @@ class BaseAgent:
         for guard in self.handlers("input_guardrail"):
             if await _call(guard, intent) is False:
                 raise GuardrailError(f"input guardrail {guard.__name__} rejected the assignment")
-        return await self._results(self.handlers("assignment"), intent, guard_output=True)
+        fired = await self._trigger_handlers(intent)
+        return await self._results(fired or self.handlers("assignment"), intent, guard_output=True)
+
+    async def _trigger_handlers(self, intent: Intent) -> list[Callable[..., Any]]:
+        """The ``@on_trigger`` handlers for an intent a trigger created: those of its trigger's name and those of
+        no name. The lineage the server recorded on the intent says which trigger; its name is read from the
+        trigger (one that was deleted since matches only the handlers of no name)."""
+        handlers = self.handlers("trigger")
+        lineage = intent.trigger_lineage
+        if not handlers or lineage is None or not lineage.trigger_id:
+            return []
+        name: str | None = None
+        with contextlib.suppress(NotFoundError):
+            name = (await self.async_client.get_trigger(lineage.trigger_id)).name
+        return [h for h in handlers if getattr(h, "_openintent_trigger_name", None) in (None, name)]
 
     async def _results(
         self, handlers: list[Callable[..., Any]], intent: Intent, *args: Any, guard_output: bool = False
