@@ -1,4 +1,4 @@
-"""Protocol objects declared as classes: ``@Plan`` (RFC-0012) and ``@Vault`` (RFC-0014).
+"""Protocol objects declared as classes: ``@Plan`` (RFC-0012), ``@Vault`` (RFC-0014) and ``@Trigger`` (RFC-0017).
 
 A declaration is checked when the class is defined (unknown keys, unknown dependencies and cycles are errors
 then, not at run time) and creates its server objects with ``create(client, ...)``, on a sync client (returns the
@@ -8,6 +8,7 @@ in their metadata, and a second ``create`` (a restarted program) finds and retur
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from typing import Any
 from ._core import AsyncTransport
 from .models import Credential, CredentialVault, Task, ToolGrant
 from .models import Plan as PlanModel
+from .models import Trigger as TriggerModel
 
-__all__ = ["Plan", "Vault", "PlanDeclaration", "VaultDeclaration"]
+__all__ = ["Plan", "Vault", "Trigger", "PlanDeclaration", "VaultDeclaration", "TriggerDeclaration"]
 
 # A step is a zero-argument callable making one client call; the driver runs it (awaiting it on an async client)
 # and sends the result back into the generator.
@@ -292,6 +294,108 @@ def Vault(  # noqa: N802  (a class decorator named like what it declares)
                 raise TypeError(f"credential {service} of vault {name}: unknown keys {', '.join(unknown)}")
         declaration = VaultDeclaration(name, rotation_policy, credentials)
         cls._vault = declaration  # type: ignore[attr-defined]
+        cls.create = staticmethod(declaration.create)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+# Triggers -----------------------------------------------------------------------------------------------------
+
+TRIGGER_TYPES = ("schedule", "event", "webhook")
+DEDUPLICATION = ("allow", "skip", "queue")
+TRIGGER_ATTRIBUTES = {"intent_template", "assign", "condition", "namespace", "enabled"}
+
+
+@dataclass(frozen=True)
+class TriggerDeclaration:
+    name: str
+    type: str
+    condition: dict[str, Any]
+    intent_template: dict[str, Any]
+    deduplication: str | None = None
+    namespace: str | None = None
+    enabled: bool | None = None
+
+    def create(self, client: Any) -> Any:
+        """The trigger on the server; the existing one (same name, type and namespace) if it was created
+        before, kept as it is: a restarted program does not make a second one. To change a trigger that exists,
+        update it (``client.update_trigger``) or delete it first."""
+        return _drive(client, self._steps(client))
+
+    def _steps(self, client: Any) -> Steps:
+        existing: list[TriggerModel] = yield partial(client.list_triggers, self.namespace, self.type)
+        for trigger in existing:
+            if trigger.name == self.name and trigger.namespace == self.namespace:
+                return trigger
+        created: TriggerModel = yield partial(
+            client.create_trigger,
+            self.name,
+            self.type,
+            condition=self.condition or None,
+            intent_template=self.intent_template or None,
+            deduplication=self.deduplication,
+            namespace=self.namespace,
+            enabled=self.enabled,
+        )
+        return created
+
+
+def Trigger(  # noqa: N802  (a class decorator named like what it declares)
+    name: str | None = None,
+    type: str = "schedule",  # noqa: A002  (the name RFC-0017 and 0.9.1 give it)
+    condition: Mapping[str, Any] | None = None,
+    cron: str | None = None,
+    dedup: str | None = None,
+    *,
+    event: str | None = None,
+    filter: Mapping[str, Any] | None = None,  # noqa: A002
+    path: str | None = None,
+    timezone: str | None = None,
+    namespace: str | None = None,
+) -> Callable[[builtins.type], Any]:
+    """Declare a trigger (RFC-0017): ``type`` ``"schedule"`` (``cron=``), ``"event"`` (``event=``, ``filter=``)
+    or ``"webhook"`` (``path=``), or the whole ``condition``; ``dedup``: ``"allow"``, ``"skip"`` or ``"queue"``.
+    The class attributes are ``intent_template`` (the intent each fire creates: ``title``, ``type``,
+    ``context``, ...; ``{{ date }}`` and the other variables of RFC-0017 are filled in by the server), ``assign``
+    (the agent the intent is assigned to: its ``@on_trigger`` handlers run), and optionally ``condition``,
+    ``namespace`` and ``enabled``. The name is the class's unless given. ``Declared.create(client)`` makes it
+    on the server, once."""
+    if type not in TRIGGER_TYPES:
+        raise ValueError(f"type must be one of {', '.join(TRIGGER_TYPES)}, not {type!r}")
+    if dedup is not None and dedup not in DEDUPLICATION:
+        raise ValueError(f"dedup must be one of {', '.join(DEDUPLICATION)}, not {dedup!r}")
+
+    def decorate(cls: builtins.type) -> Any:
+        trigger_name = name or cls.__name__
+        attributes = {key: value for key, value in vars(cls).items() if not key.startswith("_")}
+        unknown = sorted(
+            key for key, value in attributes.items() if key not in TRIGGER_ATTRIBUTES and not callable(value)
+        )
+        if unknown:
+            raise TypeError(f"trigger {trigger_name}: unknown attributes {', '.join(unknown)}")
+        given = {"cron": cron, "timezone": timezone, "event": event, "filter": filter, "path": path}
+        merged = {**dict(attributes.get("condition") or condition or {})}
+        merged.update({key: value for key, value in given.items() if value is not None})
+        if type == "schedule" and not (merged.get("cron") or merged.get("at")):
+            raise ValueError(f"schedule trigger {trigger_name} needs a cron (or a condition with cron or at)")
+        if type == "event" and not merged.get("event"):
+            raise ValueError(f"event trigger {trigger_name} needs the event type it fires on")
+        if type == "webhook" and not merged.get("path"):
+            raise ValueError(f"webhook trigger {trigger_name} needs a path")
+        template = dict(attributes.get("intent_template") or {})
+        if attributes.get("assign"):
+            template["assignee"] = attributes["assign"]
+        declaration = TriggerDeclaration(
+            trigger_name,
+            type,
+            merged,
+            template,
+            dedup,
+            attributes.get("namespace") or namespace,
+            attributes.get("enabled"),
+        )
+        cls._trigger = declaration  # type: ignore[attr-defined]
         cls.create = staticmethod(declaration.create)  # type: ignore[attr-defined]
         return cls
 

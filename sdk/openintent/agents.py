@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ._declarations import Plan, Vault, _topological
+from ._declarations import Plan, Trigger, Vault, _topological
 from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
 from .exceptions import ConflictError, GoneError, LeaseConflictError, NotFoundError, OpenIntentError
@@ -72,6 +72,7 @@ __all__ = [
     "output_guardrail",
     "Plan",
     "Vault",
+    "Trigger",
     "Coordinator",
     "BaseCoordinator",
     "IntentSpec",
