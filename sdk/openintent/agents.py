@@ -33,7 +33,14 @@ from typing import Any, TypeVar
 from ._declarations import Plan, Trigger, Vault, _topological
 from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
-from .exceptions import ConflictError, GoneError, LeaseConflictError, NotFoundError, OpenIntentError
+from .exceptions import (
+    ConflictError,
+    GoneError,
+    GuardrailViolationError,
+    LeaseConflictError,
+    NotFoundError,
+    OpenIntentError,
+)
 from .models import (
     AccessRequest,
     ACLEntry,
@@ -80,6 +87,10 @@ __all__ = [
     "PortfolioEnded",
     "on_escalation",
     "on_all_complete",
+    "on_conflict",
+    "on_quorum",
+    "CONFLICT_EVENT",
+    "VOTE_EVENT",
 ]
 
 logger = logging.getLogger("openintent.agents")
@@ -94,6 +105,14 @@ DELEGATE_ROLE = "delegate"
 """The assignment role :meth:`BaseAgent.delegate` uses; it routes the assignment to the target's ``@on_handoff``."""
 
 HANDLER_ATTR = "_openintent_handler"
+
+CONFLICT_EVENT = "state_conflict"
+"""The event an agent logs on an intent when one of its versioned writes was refused as stale: ``agent_id``,
+``keys`` it wrote, ``refused`` (each try's ``expected_version`` and ``current_version``) and ``resolved`` (whether
+a later try went through)."""
+
+VOTE_EVENT = "vote"
+"""The event :meth:`BaseAgent.vote` logs: ``in_favor`` and what else the voter adds."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _HANDLING: contextvars.ContextVar[str | None] = contextvars.ContextVar("openintent_handling", default=None)
@@ -482,15 +501,40 @@ class BaseAgent:
 
     async def patch_state(self, intent_id: str, updates: Mapping[str, Any], *, attempts: int = 5) -> Intent:
         """Set top-level keys of the state at the intent's current version, reading it again after a conflict
-        (another writer came between the read and the write)."""
-        for attempt in range(attempts):
-            intent = await self.async_client.get_intent(intent_id)
-            try:
-                return await self.async_client.update_state(intent_id, intent.version, dict(updates))
-            except ConflictError:
-                if attempt == attempts - 1:
-                    raise
+        (another writer came between the read and the write): the latest write wins. A write that met a conflict
+        is reported on the intent (a ``state_conflict`` event, which fires its coordinator's ``@on_conflict``)."""
+        refused: list[dict[str, Any]] = []
+        try:
+            for attempt in range(attempts):
+                intent = await self.async_client.get_intent(intent_id)
+                try:
+                    written = await self.async_client.update_state(intent_id, intent.version, dict(updates))
+                except ConflictError as exc:
+                    if isinstance(exc, GuardrailViolationError):
+                        raise
+                    refused.append({"expected_version": intent.version, "current_version": exc.current_version})
+                    if attempt == attempts - 1:
+                        raise
+                else:
+                    return written
+        finally:
+            if refused:
+                await self._report_conflict(intent_id, sorted(updates), refused, resolved=len(refused) < attempts)
         raise AssertionError("unreachable")
+
+    async def _report_conflict(
+        self, intent_id: str, keys: list[str], refused: list[dict[str, Any]], *, resolved: bool
+    ) -> None:
+        report = {"agent_id": self._agent_id, "keys": keys, "refused": refused, "resolved": resolved}
+        try:
+            await self.async_client.log_event(intent_id, CONFLICT_EVENT, report)
+        except OpenIntentError:
+            logger.warning("agent %s could not report its write conflict on %s", self._agent_id, intent_id)
+
+    async def vote(self, intent_id: str, in_favor: bool = True, **data: Any) -> None:
+        """Vote on an intent (a ``vote`` event; a later vote of the same agent replaces its earlier one). The
+        intent's coordinator counts the votes for its ``@on_quorum`` handlers."""
+        await self.async_client.log_event(intent_id, VOTE_EVENT, {"in_favor": bool(in_favor), **data})
 
     async def complete_intent(self, intent_id: str, final_state: Mapping[str, Any] | None = None) -> Intent:
         """Write ``final_state`` (if any) and complete the intent, each at the version just read."""
@@ -1133,6 +1177,25 @@ def on_escalation(function: _F) -> _F:
     return _mark("escalation")(function)
 
 
+def on_conflict(function: _F) -> _F:
+    """``(self, intent, conflict)`` (coordinators): an agent's write to an intent the coordinator coordinates was
+    refused for a stale version (another writer came between its read and its write), as that agent reported it
+    (a ``state_conflict`` event, which the runtime of every agent writes). ``conflict`` is its data plus
+    ``event_id``: ``agent_id``, ``keys``, ``refused`` and ``resolved``."""
+    return _mark("conflict")(function)
+
+
+def on_quorum(threshold: float = 0.5) -> Callable[[_F], _F]:
+    """``(self, intent, votes)`` (coordinators): the votes in favor on an intent the coordinator coordinates reached
+    ``threshold``: a share (0 < threshold <= 1) of the intent's voters (the agents assigned to it other than its
+    coordinators, or whoever voted when none is), or a number of votes when above 1. Each agent's latest vote
+    (:meth:`BaseAgent.vote`) counts; ``votes`` are the votes in favor (``agent_id``, ``in_favor`` and the rest of
+    each vote's data). Fires once per intent and threshold while the coordinator runs."""
+    if not (isinstance(threshold, (int, float)) and threshold > 0) or isinstance(threshold, bool):
+        raise ValueError(f"a quorum threshold is a share in (0, 1] or a number of votes, not {threshold!r}")
+    return _mark("quorum", threshold=float(threshold))
+
+
 def on_all_complete(function: _F) -> _F:
     """``(self, portfolio)`` (coordinators): every intent of the portfolio :meth:`BaseCoordinator.execute` made
     is completed; the first truthy result is ``execute``'s result."""
@@ -1184,6 +1247,7 @@ class BaseCoordinator(BaseAgent):
         self.supervisor = self.default_supervisor
         self._leases: dict[str, str] = {}
         self._lease_beats: dict[str, asyncio.Task[None]] = {}
+        self._quorums: set[tuple[str, float]] = set()
 
     async def arun(self) -> None:
         try:
@@ -1346,7 +1410,36 @@ class BaseCoordinator(BaseAgent):
             source = str(event.data.get("actor") or "")
             for handler in self.handlers("escalation") if intent else []:
                 await self._guarded(handler, intent, source)
+        logged = (event.event_type or event.type).lower()
+        if intent_id and logged == CONFLICT_EVENT and self.handlers("conflict"):
+            intent = await self._read(intent_id)
+            conflict = {**event.data, "event_id": event.id}
+            for handler in self.handlers("conflict") if intent else []:
+                await self._guarded(handler, intent, conflict)
+        elif intent_id and logged == VOTE_EVENT and self.handlers("quorum"):
+            await self._count_votes(intent_id)
         await super()._dispatch(event)
+
+    async def _count_votes(self, intent_id: str) -> None:
+        """Count the intent's votes from its log (so votes cast while the coordinator was away count too)."""
+        client = self.async_client
+        latest: dict[str, dict[str, Any]] = {}
+        for logged in await client.get_events(intent_id, VOTE_EVENT, limit=1000):  # newest first
+            if logged.actor and logged.actor not in latest:
+                latest[logged.actor] = {**logged.payload, "agent_id": logged.actor}
+        voters = {a.agent_id for a in await client.get_agents(intent_id) if a.role != COORDINATOR_ROLE}
+        voters.discard(self._agent_id)
+        votes = [vote for agent, vote in latest.items() if vote.get("in_favor") and (not voters or agent in voters)]
+        electorate = len(voters) or len(latest)
+        for handler in self.handlers("quorum"):
+            threshold = float(getattr(handler, "_openintent_threshold", 0.5))
+            needed = threshold * electorate if threshold <= 1 else threshold
+            if not votes or len(votes) < needed or (intent_id, threshold) in self._quorums:
+                continue
+            self._quorums.add((intent_id, threshold))
+            intent = await self._read(intent_id)
+            if intent is not None:
+                await self._guarded(handler, intent, votes)
 
 
 def Coordinator(  # noqa: N802  (a class decorator named like the class it makes)

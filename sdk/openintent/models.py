@@ -1113,6 +1113,8 @@ class DecisionType(_WireEnum):
     FAILURE_HANDLED = "failure_handled"
     GUARDRAIL_APPROACHED = "guardrail_approached"
     COORDINATOR_HANDOFF = "coordinator_handoff"
+    CONFLICT_RESOLUTION = "conflict_resolution"  # these two are this server's, beyond RFC-0013
+    QUORUM = "quorum"
 
 
 class GuardrailExceedAction(_WireEnum):
