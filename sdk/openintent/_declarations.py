@@ -1,4 +1,5 @@
-"""Protocol objects declared as classes: ``@Plan`` (RFC-0012), ``@Vault`` (RFC-0014) and ``@Trigger`` (RFC-0017).
+"""Protocol objects declared as classes: ``@Plan`` (RFC-0012), ``@Vault`` (RFC-0014) and ``@Trigger`` (RFC-0017), and
+an agent's memory configuration, ``@Memory`` (RFC-0015).
 
 A declaration is checked when the class is defined (unknown keys, unknown dependencies and cycles are errors
 then, not at run time) and creates its server objects with ``create(client, ...)``, on a sync client (returns the
@@ -20,7 +21,16 @@ from .models import Credential, CredentialVault, Task, ToolGrant
 from .models import Plan as PlanModel
 from .models import Trigger as TriggerModel
 
-__all__ = ["Plan", "Vault", "Trigger", "PlanDeclaration", "VaultDeclaration", "TriggerDeclaration"]
+__all__ = [
+    "Plan",
+    "Vault",
+    "Trigger",
+    "Memory",
+    "PlanDeclaration",
+    "VaultDeclaration",
+    "TriggerDeclaration",
+    "MemoryDeclaration",
+]
 
 # A step is a zero-argument callable making one client call; the driver runs it (awaiting it on an async client)
 # and sends the result back into the generator.
@@ -397,6 +407,83 @@ def Trigger(  # noqa: N802  (a class decorator named like what it declares)
         )
         cls._trigger = declaration  # type: ignore[attr-defined]
         cls.create = staticmethod(declaration.create)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+# Memory -------------------------------------------------------------------------------------------------------
+
+MEMORY_TIERS = ("working", "episodic", "semantic")
+EVICTIONS = ("lru", "fifo")
+MEMORY_ATTRIBUTES = {"namespace", "tier", "ttl", "capacity", "max_entries", "eviction", "auto_archive"}
+
+
+@dataclass(frozen=True)
+class MemoryDeclaration:
+    """An agent's memory configuration, applied by ``self.memory`` (RFC-0015 has no server object for it)."""
+
+    namespace: str | None = None
+    tier: str = "episodic"
+    ttl: str | None = None
+    capacity: int | None = None
+    eviction: str = "lru"
+    auto_archive: bool = False
+
+
+def _duration(ttl: Any) -> str | None:
+    """The server's form of a ttl: ``"duration:<ISO-8601>"`` or ``"task_lifetime"``."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, str):
+        return ttl if ttl == "task_lifetime" or ttl.startswith("duration:") else f"duration:{ttl}"
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+        raise ValueError(f"ttl is a number of seconds or an ISO-8601 duration ('PT1H'), not {ttl!r}")
+    return f"duration:PT{ttl}S"
+
+
+def Memory(  # noqa: N802  (a class decorator named like what it declares)
+    namespace: str | None = None,
+    tier: str = "episodic",
+    ttl: int | str | None = None,
+    max_entries: int | None = None,
+    *,
+    capacity: int | None = None,
+    eviction: str = "lru",
+) -> Callable[[builtins.type], Any]:
+    """Declare an agent's memory configuration, used with ``@Agent(..., memory=TheClass)``: ``self.memory`` then
+    stores in ``namespace`` (the agent's id when absent) and ``tier``, gives new entries ``ttl`` (seconds or an
+    ISO-8601 duration), and keeps at most ``capacity`` (or 0.9.1's ``max_entries``) entries there, evicting the
+    least recently used (``eviction="lru"``) or the oldest (``"fifo"``) unpinned ones. Class attributes of the
+    same names (``namespace``, ``auto_archive``...) override the arguments."""
+
+    def decorate(cls: builtins.type) -> Any:
+        attributes = {key: value for key, value in vars(cls).items() if not key.startswith("_")}
+        unknown = sorted(
+            key for key, value in attributes.items() if key not in MEMORY_ATTRIBUTES and not callable(value)
+        )
+        if unknown:
+            raise TypeError(f"memory {cls.__name__}: unknown attributes {', '.join(unknown)}")
+        chosen_tier = attributes.get("tier", tier)
+        if chosen_tier not in MEMORY_TIERS:
+            raise ValueError(f"tier must be one of {', '.join(MEMORY_TIERS)}, not {chosen_tier!r}")
+        chosen_eviction = attributes.get("eviction", eviction)
+        if chosen_eviction not in EVICTIONS:
+            raise ValueError(f"eviction must be one of {', '.join(EVICTIONS)}, not {chosen_eviction!r}")
+        limit = attributes.get(
+            "capacity", attributes.get("max_entries", capacity if capacity is not None else max_entries)
+        )
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"capacity is a number of entries, at least 1, not {limit!r}")
+        declaration = MemoryDeclaration(
+            attributes.get("namespace", namespace),
+            chosen_tier,
+            _duration(attributes.get("ttl", ttl)),
+            limit,
+            chosen_eviction,
+            bool(attributes.get("auto_archive", False)),
+        )
+        cls._memory = declaration  # type: ignore[attr-defined]
         return cls
 
     return decorate

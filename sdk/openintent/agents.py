@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ._declarations import Plan, Trigger, Vault, _topological
+from ._declarations import Memory, MemoryDeclaration, Plan, Trigger, Vault, _topological
 from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
 from .exceptions import (
@@ -80,6 +80,7 @@ __all__ = [
     "Plan",
     "Vault",
     "Trigger",
+    "Memory",
     "Coordinator",
     "BaseCoordinator",
     "IntentSpec",
@@ -238,7 +239,8 @@ class AgentConfig:
     auto_heartbeat: bool = True
     heartbeat_interval: float = 30.0
     drain_timeout: float = 60.0
-    memory: str | None = None
+    memory: Any = None
+    """The tier ``self.memory`` uses (``"episodic"`` when unset), or a class declared with ``@Memory``."""
     memory_namespace: str | None = None
     tools: list[Any] = field(default_factory=list)
     lease_seconds: int = 60
@@ -317,22 +319,62 @@ def _applied(state: Mapping[str, Any], patches: Iterable[Any]) -> dict[str, Any]
 
 class AgentMemory:
     """``self.memory``: the agent's own memory (RFC-0015) in one tier and namespace (``memory=`` and
-    ``memory_namespace`` of the config; ``episodic`` and the agent's id by default)."""
+    ``memory_namespace`` of the config; ``episodic`` and the agent's id by default). With a ``@Memory`` class as
+    ``memory=``, its namespace, tier, ``ttl`` for new entries and ``capacity`` (evicting on store) apply."""
 
     def __init__(self, agent: BaseAgent) -> None:
         self._agent = agent
+        memory = agent.config.memory
+        declared = getattr(memory, "_memory", memory)
+        self.declared = declared if isinstance(declared, MemoryDeclaration) else None
 
     @property
     def tier(self) -> str:
-        return self._agent.config.memory or "episodic"
+        if self.declared is not None:
+            return self.declared.tier
+        return str(self._agent.config.memory or "episodic")
 
     @property
     def namespace(self) -> str:
-        return self._agent.config.memory_namespace or self._agent.agent_id
+        declared = self.declared.namespace if self.declared is not None else None
+        return declared or self._agent.config.memory_namespace or self._agent.agent_id
 
     async def store(self, key: str, value: Any, tags: list[str] | None = None, **options: Any) -> MemoryEntry:
         """Store ``value`` under ``key``, replacing what the key held. A value that is not a dict is stored as
-        ``{"value": value}``. ``options`` go to the server as they are (``ttl``, ``pinned``, ``priority``...)."""
+        ``{"value": value}``. ``options`` go to the server as they are (``ttl``, ``pinned``, ``priority``...).
+        A declared capacity is then kept by evicting the entries its ``eviction`` names."""
+        if self.declared is not None and self.declared.ttl and "ttl" not in options:
+            options["ttl"] = self.declared.ttl
+        entry = await self._store(key, value, tags, **options)
+        if self.declared is not None and self.declared.capacity is not None:
+            await self._evict(self.declared.capacity, keep=entry.id)
+        return entry
+
+    async def _evict(self, capacity: int, keep: str) -> None:
+        client = self._agent.async_client
+        entries: list[MemoryEntry] = []
+        while True:
+            page = await client.list_memory(
+                self._agent.agent_id, self.namespace, self.tier, limit=500, offset=len(entries)
+            )
+            entries.extend(page)
+            if len(page) < 500:
+                break
+        excess = len(entries) - capacity
+        if excess <= 0:
+            return
+        lru = self.declared is None or self.declared.eviction == "lru"
+        oldest = datetime.min.replace(tzinfo=timezone.utc)
+
+        def age(entry: MemoryEntry) -> tuple[datetime, datetime]:
+            created = entry.created_at or oldest
+            return ((entry.last_accessed_at or entry.updated_at or created) if lru else created, created)
+
+        for entry in sorted((e for e in entries if not e.pinned and e.id != keep), key=age)[:excess]:
+            with contextlib.suppress(NotFoundError):
+                await client.delete_memory(entry.id)
+
+    async def _store(self, key: str, value: Any, tags: list[str] | None = None, **options: Any) -> MemoryEntry:
         client, agent_id = self._agent.async_client, self._agent.agent_id
         body = dict(value) if isinstance(value, Mapping) else {"value": value}
         tag_list = [str(tag) for tag in tags or []]
@@ -1088,7 +1130,7 @@ def Agent(  # noqa: N802  (a class decorator named like the class it makes)
     agent_id: str,
     config: AgentConfig | None = None,
     capabilities: list[str] | None = None,
-    memory: str | None = None,
+    memory: Any = None,
     tools: list[Any] | None = None,
     auto_heartbeat: bool = True,
     **options: Any,
