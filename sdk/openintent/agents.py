@@ -23,6 +23,7 @@ import copy
 import inspect
 import logging
 import math
+import re
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -1484,19 +1485,88 @@ class BaseCoordinator(BaseAgent):
                 await self._guarded(handler, intent, votes)
 
 
+GUARDRAILS = frozenset(
+    {
+        "max_budget_usd",
+        "warn_at_percentage",
+        "on_exceed",
+        "max_tasks_per_plan",
+        "max_delegation_depth",
+        "max_concurrent_tasks",
+        "allowed_capabilities",
+        "requires_plan_review",
+        "require_human_for_capabilities",
+        "require_progress_every_minutes",
+        "auto_escalate_after_failures",
+        "max_plan_duration_hours",
+        "max_plan_versions",
+        "max_task_wait_hours",
+        "checkpoint_timeout_hours",
+        "requires_replan_review",
+    }
+)
+"""The guardrails of RFC-0013 §5 the server enforces on a coordinator lease."""
+
+_GUARDRAIL_ALIASES = {
+    "budget": "max_budget_usd",
+    "max_budget": "max_budget_usd",
+    # The server's nearest rule to a retry limit: after that many task failures the coordinator escalates.
+    "max_retries": "auto_escalate_after_failures",
+}
+_GUARDRAIL_RULE = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|<|:|=)\s*(.+?)\s*$")
+
+
+def _guardrail_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return kind(text)
+    return [part.strip() for part in text.split(",")] if "," in text else text
+
+
+def _guardrails(guardrails: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any] | None:
+    """The server's guardrails from a mapping of them, or from rules written as strings, as the product README
+    does: ``"budget < 1000"`` (``max_budget_usd``), ``"max_retries: 3"`` (``auto_escalate_after_failures``), or
+    any guardrail of RFC-0013 as ``"name: value"``."""
+    if guardrails is None:
+        return None
+    if isinstance(guardrails, Mapping):
+        return dict(guardrails)
+    if isinstance(guardrails, str):
+        guardrails = [guardrails]
+    result: dict[str, Any] = {}
+    for rule in guardrails:
+        match = _GUARDRAIL_RULE.match(rule) if isinstance(rule, str) else None
+        if match is None:
+            raise ValueError(f"a guardrail rule reads 'name: value' or 'budget < amount', not {rule!r}")
+        name, operator, text = match.groups()
+        name = _GUARDRAIL_ALIASES.get(name.lower(), name.lower())
+        if name not in GUARDRAILS:
+            raise ValueError(
+                f"unknown guardrail {match.group(1)!r} in {rule!r}: one of budget, max_retries, "
+                f"{', '.join(sorted(GUARDRAILS))}"
+            )
+        if operator in ("<", "<=") and not name.startswith("max_"):
+            raise ValueError(f"guardrail {rule!r}: only limits (budget, max_...) take '<'")
+        result[name] = _guardrail_value(text)
+    return result
+
+
 def Coordinator(  # noqa: N802  (a class decorator named like the class it makes)
     coordinator_id: str,
     agents: list[str] | None = None,
     strategy: str = "sequential",
-    guardrails: Mapping[str, Any] | None = None,
+    guardrails: Mapping[str, Any] | Iterable[str] | None = None,
     supervisor: str | None = None,
     **options: Any,
 ) -> Callable[[type], Any]:
     """``@Agent`` for coordinators: the class also becomes a :class:`BaseCoordinator`. ``guardrails`` are the
-    server's (RFC-0013: ``max_budget_usd``, ``max_tasks_per_plan``, ``allowed_capabilities``...), set on every
-    coordinator lease it takes under ``supervisor``."""
-    if guardrails is not None and not isinstance(guardrails, Mapping):
-        raise TypeError("guardrails are a mapping of the server's guardrails (max_budget_usd=..., ...)")
+    server's (RFC-0013: ``max_budget_usd``, ``max_tasks_per_plan``, ``allowed_capabilities``...), as a mapping or
+    as rules (``["budget < 1000", "max_retries: 3"]``, see :func:`_guardrails`), set on every coordinator lease it
+    takes under ``supervisor``; a rule the server has no guardrail for is refused here."""
+    server_guardrails = _guardrails(guardrails)
     as_agent = Agent(coordinator_id, **options)
     config = as_agent(type("Config", (), {})).default_config
 
@@ -1506,7 +1576,7 @@ def Coordinator(  # noqa: N802  (a class decorator named like the class it makes
             "default_config": config,
             "default_agents": list(agents or []),
             "default_supervisor": supervisor,
-            "default_guardrails": dict(guardrails) if guardrails is not None else None,
+            "default_guardrails": server_guardrails,
             "strategy": strategy,
         }
         return _runtime_class(cls, BaseCoordinator, attributes)
