@@ -1320,6 +1320,8 @@ class BaseCoordinator(BaseAgent):
         if intent_id is not None:
             # Its events then reach the coordinator's stream; the role keeps the runtime from working on it.
             await self.async_client.assign_agent(intent_id, self._agent_id, role=COORDINATOR_ROLE)
+            if self.handlers("quorum"):
+                await self._count_votes(intent_id)  # votes cast before it coordinated may make a quorum already
 
         async def beat() -> None:
             while True:

@@ -127,3 +127,18 @@ def test_on_quorum_fires_once_when_the_share_in_favor_reaches_the_threshold(boss
     assert [entry for entry in log if entry[0] == "quorum"] == [("quorum", "release 2.0?", ["voter-a", "voter-b"])]
     [record] = boss.list_decision_records(ballot.id)
     assert (record.decision_type, record.rationale) == ("quorum", "2 votes in favor")
+
+
+def test_votes_cast_before_the_coordinator_came_make_a_quorum_when_it_coordinates(boss, live_server_url):
+    log: list = []
+    early = boss.create_intent("decided early")
+    for voter in ("voter-a", "voter-b"):
+        boss.assign_agent(early.id, voter)
+        voting = OpenIntentClient(live_server_url, OTHER_KEY, voter)
+        voting.log_event(early.id, "vote", {"in_favor": True})
+        voting.close()
+    lead = lead_with(log)(live_server_url, KEY, last_event_id=last_id(boss, early.id))
+    with running(lead):
+        coordinate(lead, early.id)
+        assert wait_for(lambda: boss.list_decision_records(early.id), WAIT)
+    assert log == [("quorum", "decided early", ["voter-a", "voter-b"])]
