@@ -64,6 +64,10 @@ class DecisionType(models.TextChoices):
     FAILURE_HANDLED = "failure_handled"
     GUARDRAIL_APPROACHED = "guardrail_approached"
     COORDINATOR_HANDOFF = "coordinator_handoff"
+    # Not in RFC-0013's list: the decisions the product README's coordinator records when its agents' writes
+    # conflicted and when their votes reached a quorum.
+    CONFLICT_RESOLUTION = "conflict_resolution"
+    QUORUM = "quorum"
 
 
 class CoordinatorLeaseQuerySet(models.QuerySet):

@@ -1,4 +1,5 @@
-"""Protocol objects declared as classes: ``@Plan`` (RFC-0012) and ``@Vault`` (RFC-0014).
+"""Protocol objects declared as classes: ``@Plan`` (RFC-0012), ``@Vault`` (RFC-0014) and ``@Trigger`` (RFC-0017), and
+an agent's memory configuration, ``@Memory`` (RFC-0015).
 
 A declaration is checked when the class is defined (unknown keys, unknown dependencies and cycles are errors
 then, not at run time) and creates its server objects with ``create(client, ...)``, on a sync client (returns the
@@ -8,6 +9,7 @@ in their metadata, and a second ``create`` (a restarted program) finds and retur
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +19,18 @@ from typing import Any
 from ._core import AsyncTransport
 from .models import Credential, CredentialVault, Task, ToolGrant
 from .models import Plan as PlanModel
+from .models import Trigger as TriggerModel
 
-__all__ = ["Plan", "Vault", "PlanDeclaration", "VaultDeclaration"]
+__all__ = [
+    "Plan",
+    "Vault",
+    "Trigger",
+    "Memory",
+    "PlanDeclaration",
+    "VaultDeclaration",
+    "TriggerDeclaration",
+    "MemoryDeclaration",
+]
 
 # A step is a zero-argument callable making one client call; the driver runs it (awaiting it on an async client)
 # and sends the result back into the generator.
@@ -293,6 +305,185 @@ def Vault(  # noqa: N802  (a class decorator named like what it declares)
         declaration = VaultDeclaration(name, rotation_policy, credentials)
         cls._vault = declaration  # type: ignore[attr-defined]
         cls.create = staticmethod(declaration.create)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+# Triggers -----------------------------------------------------------------------------------------------------
+
+TRIGGER_TYPES = ("schedule", "event", "webhook")
+DEDUPLICATION = ("allow", "skip", "queue")
+TRIGGER_ATTRIBUTES = {"intent_template", "assign", "condition", "namespace", "enabled"}
+
+
+@dataclass(frozen=True)
+class TriggerDeclaration:
+    name: str
+    type: str
+    condition: dict[str, Any]
+    intent_template: dict[str, Any]
+    deduplication: str | None = None
+    namespace: str | None = None
+    enabled: bool | None = None
+
+    def create(self, client: Any) -> Any:
+        """The trigger on the server; the existing one (same name, type and namespace) if it was created
+        before, kept as it is: a restarted program does not make a second one. To change a trigger that exists,
+        update it (``client.update_trigger``) or delete it first."""
+        return _drive(client, self._steps(client))
+
+    def _steps(self, client: Any) -> Steps:
+        existing: list[TriggerModel] = yield partial(client.list_triggers, self.namespace, self.type)
+        for trigger in existing:
+            if trigger.name == self.name and trigger.namespace == self.namespace:
+                return trigger
+        created: TriggerModel = yield partial(
+            client.create_trigger,
+            self.name,
+            self.type,
+            condition=self.condition or None,
+            intent_template=self.intent_template or None,
+            deduplication=self.deduplication,
+            namespace=self.namespace,
+            enabled=self.enabled,
+        )
+        return created
+
+
+def Trigger(  # noqa: N802  (a class decorator named like what it declares)
+    name: str | None = None,
+    type: str = "schedule",  # noqa: A002  (the name RFC-0017 and 0.9.1 give it)
+    condition: Mapping[str, Any] | None = None,
+    cron: str | None = None,
+    dedup: str | None = None,
+    *,
+    event: str | None = None,
+    filter: Mapping[str, Any] | None = None,  # noqa: A002
+    path: str | None = None,
+    timezone: str | None = None,
+    namespace: str | None = None,
+) -> Callable[[builtins.type], Any]:
+    """Declare a trigger (RFC-0017): ``type`` ``"schedule"`` (``cron=``), ``"event"`` (``event=``, ``filter=``)
+    or ``"webhook"`` (``path=``), or the whole ``condition``; ``dedup``: ``"allow"``, ``"skip"`` or ``"queue"``.
+    The class attributes are ``intent_template`` (the intent each fire creates: ``title``, ``type``,
+    ``context``, ...; ``{{ date }}`` and the other variables of RFC-0017 are filled in by the server), ``assign``
+    (the agent the intent is assigned to: its ``@on_trigger`` handlers run), and optionally ``condition``,
+    ``namespace`` and ``enabled``. The name is the class's unless given. ``Declared.create(client)`` makes it
+    on the server, once."""
+    if type not in TRIGGER_TYPES:
+        raise ValueError(f"type must be one of {', '.join(TRIGGER_TYPES)}, not {type!r}")
+    if dedup is not None and dedup not in DEDUPLICATION:
+        raise ValueError(f"dedup must be one of {', '.join(DEDUPLICATION)}, not {dedup!r}")
+
+    def decorate(cls: builtins.type) -> Any:
+        trigger_name = name or cls.__name__
+        attributes = {key: value for key, value in vars(cls).items() if not key.startswith("_")}
+        unknown = sorted(
+            key for key, value in attributes.items() if key not in TRIGGER_ATTRIBUTES and not callable(value)
+        )
+        if unknown:
+            raise TypeError(f"trigger {trigger_name}: unknown attributes {', '.join(unknown)}")
+        given = {"cron": cron, "timezone": timezone, "event": event, "filter": filter, "path": path}
+        merged = {**dict(attributes.get("condition") or condition or {})}
+        merged.update({key: value for key, value in given.items() if value is not None})
+        if type == "schedule" and not (merged.get("cron") or merged.get("at")):
+            raise ValueError(f"schedule trigger {trigger_name} needs a cron (or a condition with cron or at)")
+        if type == "event" and not merged.get("event"):
+            raise ValueError(f"event trigger {trigger_name} needs the event type it fires on")
+        if type == "webhook" and not merged.get("path"):
+            raise ValueError(f"webhook trigger {trigger_name} needs a path")
+        template = dict(attributes.get("intent_template") or {})
+        if attributes.get("assign"):
+            template["assignee"] = attributes["assign"]
+        declaration = TriggerDeclaration(
+            trigger_name,
+            type,
+            merged,
+            template,
+            dedup,
+            attributes.get("namespace") or namespace,
+            attributes.get("enabled"),
+        )
+        cls._trigger = declaration  # type: ignore[attr-defined]
+        cls.create = staticmethod(declaration.create)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+# Memory -------------------------------------------------------------------------------------------------------
+
+MEMORY_TIERS = ("working", "episodic", "semantic")
+EVICTIONS = ("lru", "fifo")
+MEMORY_ATTRIBUTES = {"namespace", "tier", "ttl", "capacity", "max_entries", "eviction", "auto_archive"}
+
+
+@dataclass(frozen=True)
+class MemoryDeclaration:
+    """An agent's memory configuration, applied by ``self.memory`` (RFC-0015 has no server object for it)."""
+
+    namespace: str | None = None
+    tier: str = "episodic"
+    ttl: str | None = None
+    capacity: int | None = None
+    eviction: str = "lru"
+    auto_archive: bool = False
+
+
+def _duration(ttl: Any) -> str | None:
+    """The server's form of a ttl: ``"duration:<ISO-8601>"`` or ``"task_lifetime"``."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, str):
+        return ttl if ttl == "task_lifetime" or ttl.startswith("duration:") else f"duration:{ttl}"
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+        raise ValueError(f"ttl is a number of seconds or an ISO-8601 duration ('PT1H'), not {ttl!r}")
+    return f"duration:PT{ttl}S"
+
+
+def Memory(  # noqa: N802  (a class decorator named like what it declares)
+    namespace: str | None = None,
+    tier: str = "episodic",
+    ttl: int | str | None = None,
+    max_entries: int | None = None,
+    *,
+    capacity: int | None = None,
+    eviction: str = "lru",
+) -> Callable[[builtins.type], Any]:
+    """Declare an agent's memory configuration, used with ``@Agent(..., memory=TheClass)``: ``self.memory`` then
+    stores in ``namespace`` (the agent's id when absent) and ``tier``, gives new entries ``ttl`` (seconds or an
+    ISO-8601 duration), and keeps at most ``capacity`` (or 0.9.1's ``max_entries``) entries there, evicting the
+    least recently used (``eviction="lru"``) or the oldest (``"fifo"``) unpinned ones. Class attributes of the
+    same names (``namespace``, ``auto_archive``...) override the arguments."""
+
+    def decorate(cls: builtins.type) -> Any:
+        attributes = {key: value for key, value in vars(cls).items() if not key.startswith("_")}
+        unknown = sorted(
+            key for key, value in attributes.items() if key not in MEMORY_ATTRIBUTES and not callable(value)
+        )
+        if unknown:
+            raise TypeError(f"memory {cls.__name__}: unknown attributes {', '.join(unknown)}")
+        chosen_tier = attributes.get("tier", tier)
+        if chosen_tier not in MEMORY_TIERS:
+            raise ValueError(f"tier must be one of {', '.join(MEMORY_TIERS)}, not {chosen_tier!r}")
+        chosen_eviction = attributes.get("eviction", eviction)
+        if chosen_eviction not in EVICTIONS:
+            raise ValueError(f"eviction must be one of {', '.join(EVICTIONS)}, not {chosen_eviction!r}")
+        limit = attributes.get(
+            "capacity", attributes.get("max_entries", capacity if capacity is not None else max_entries)
+        )
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"capacity is a number of entries, at least 1, not {limit!r}")
+        declaration = MemoryDeclaration(
+            attributes.get("namespace", namespace),
+            chosen_tier,
+            _duration(attributes.get("ttl", ttl)),
+            limit,
+            chosen_eviction,
+            bool(attributes.get("auto_archive", False)),
+        )
+        cls._memory = declaration  # type: ignore[attr-defined]
         return cls
 
     return decorate

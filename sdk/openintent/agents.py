@@ -23,6 +23,7 @@ import copy
 import inspect
 import logging
 import math
+import re
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -30,10 +31,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ._declarations import Plan, Vault, _topological
+from ._declarations import Memory, MemoryDeclaration, Plan, Trigger, Vault, _topological
 from ._namespaces import Tasks
 from .client import AsyncOpenIntentClient, OpenIntentClient
-from .exceptions import ConflictError, GoneError, LeaseConflictError, NotFoundError, OpenIntentError
+from .exceptions import (
+    ConflictError,
+    GoneError,
+    GuardrailViolationError,
+    LeaseConflictError,
+    NotFoundError,
+    OpenIntentError,
+)
 from .models import (
     AccessRequest,
     ACLEntry,
@@ -72,6 +80,8 @@ __all__ = [
     "output_guardrail",
     "Plan",
     "Vault",
+    "Trigger",
+    "Memory",
     "Coordinator",
     "BaseCoordinator",
     "IntentSpec",
@@ -79,6 +89,10 @@ __all__ = [
     "PortfolioEnded",
     "on_escalation",
     "on_all_complete",
+    "on_conflict",
+    "on_quorum",
+    "CONFLICT_EVENT",
+    "VOTE_EVENT",
 ]
 
 logger = logging.getLogger("openintent.agents")
@@ -93,6 +107,14 @@ DELEGATE_ROLE = "delegate"
 """The assignment role :meth:`BaseAgent.delegate` uses; it routes the assignment to the target's ``@on_handoff``."""
 
 HANDLER_ATTR = "_openintent_handler"
+
+CONFLICT_EVENT = "state_conflict"
+"""The event an agent logs on an intent when one of its versioned writes was refused as stale: ``agent_id``,
+``keys`` it wrote, ``refused`` (each try's ``expected_version`` and ``current_version``) and ``resolved`` (whether
+a later try went through)."""
+
+VOTE_EVENT = "vote"
+"""The event :meth:`BaseAgent.vote` logs: ``in_favor`` and what else the voter adds."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _HANDLING: contextvars.ContextVar[str | None] = contextvars.ContextVar("openintent_handling", default=None)
@@ -161,8 +183,11 @@ def on_task(status: str | None = None) -> Callable[[_F], _F]:
 
 
 def on_trigger(name: str | None = None) -> Callable[[_F], _F]:
-    """``(self, intent)``: a trigger (RFC-0017) named ``name`` (any, when ``None``) fired for the agent. Accepted
-    for compatibility; not dispatched yet, because this server has no triggers yet."""
+    """``(self, intent)``: a trigger (RFC-0017) named ``name`` (any, when ``None``) created an intent assigned to
+    the agent (its template's ``assignee``). For such an intent the matching trigger handlers run instead of the
+    ``@on_assignment`` ones, under the same guardrails, and their returned dict is written and the intent
+    completed in the same way; an intent no trigger created, or one of a trigger no handler names, is an
+    ordinary assignment."""
     return _mark("trigger", trigger_name=name)
 
 
@@ -215,7 +240,8 @@ class AgentConfig:
     auto_heartbeat: bool = True
     heartbeat_interval: float = 30.0
     drain_timeout: float = 60.0
-    memory: str | None = None
+    memory: Any = None
+    """The tier ``self.memory`` uses (``"episodic"`` when unset), or a class declared with ``@Memory``."""
     memory_namespace: str | None = None
     tools: list[Any] = field(default_factory=list)
     lease_seconds: int = 60
@@ -294,22 +320,62 @@ def _applied(state: Mapping[str, Any], patches: Iterable[Any]) -> dict[str, Any]
 
 class AgentMemory:
     """``self.memory``: the agent's own memory (RFC-0015) in one tier and namespace (``memory=`` and
-    ``memory_namespace`` of the config; ``episodic`` and the agent's id by default)."""
+    ``memory_namespace`` of the config; ``episodic`` and the agent's id by default). With a ``@Memory`` class as
+    ``memory=``, its namespace, tier, ``ttl`` for new entries and ``capacity`` (evicting on store) apply."""
 
     def __init__(self, agent: BaseAgent) -> None:
         self._agent = agent
+        memory = agent.config.memory
+        declared = getattr(memory, "_memory", memory)
+        self.declared = declared if isinstance(declared, MemoryDeclaration) else None
 
     @property
     def tier(self) -> str:
-        return self._agent.config.memory or "episodic"
+        if self.declared is not None:
+            return self.declared.tier
+        return str(self._agent.config.memory or "episodic")
 
     @property
     def namespace(self) -> str:
-        return self._agent.config.memory_namespace or self._agent.agent_id
+        declared = self.declared.namespace if self.declared is not None else None
+        return declared or self._agent.config.memory_namespace or self._agent.agent_id
 
     async def store(self, key: str, value: Any, tags: list[str] | None = None, **options: Any) -> MemoryEntry:
         """Store ``value`` under ``key``, replacing what the key held. A value that is not a dict is stored as
-        ``{"value": value}``. ``options`` go to the server as they are (``ttl``, ``pinned``, ``priority``...)."""
+        ``{"value": value}``. ``options`` go to the server as they are (``ttl``, ``pinned``, ``priority``...).
+        A declared capacity is then kept by evicting the entries its ``eviction`` names."""
+        if self.declared is not None and self.declared.ttl and "ttl" not in options:
+            options["ttl"] = self.declared.ttl
+        entry = await self._store(key, value, tags, **options)
+        if self.declared is not None and self.declared.capacity is not None:
+            await self._evict(self.declared.capacity, keep=entry.id)
+        return entry
+
+    async def _evict(self, capacity: int, keep: str) -> None:
+        client = self._agent.async_client
+        entries: list[MemoryEntry] = []
+        while True:
+            page = await client.list_memory(
+                self._agent.agent_id, self.namespace, self.tier, limit=500, offset=len(entries)
+            )
+            entries.extend(page)
+            if len(page) < 500:
+                break
+        excess = len(entries) - capacity
+        if excess <= 0:
+            return
+        lru = self.declared is None or self.declared.eviction == "lru"
+        oldest = datetime.min.replace(tzinfo=timezone.utc)
+
+        def age(entry: MemoryEntry) -> tuple[datetime, datetime]:
+            created = entry.created_at or oldest
+            return ((entry.last_accessed_at or entry.updated_at or created) if lru else created, created)
+
+        for entry in sorted((e for e in entries if not e.pinned and e.id != keep), key=age)[:excess]:
+            with contextlib.suppress(NotFoundError):
+                await client.delete_memory(entry.id)
+
+    async def _store(self, key: str, value: Any, tags: list[str] | None = None, **options: Any) -> MemoryEntry:
         client, agent_id = self._agent.async_client, self._agent.agent_id
         body = dict(value) if isinstance(value, Mapping) else {"value": value}
         tag_list = [str(tag) for tag in tags or []]
@@ -478,15 +544,40 @@ class BaseAgent:
 
     async def patch_state(self, intent_id: str, updates: Mapping[str, Any], *, attempts: int = 5) -> Intent:
         """Set top-level keys of the state at the intent's current version, reading it again after a conflict
-        (another writer came between the read and the write)."""
-        for attempt in range(attempts):
-            intent = await self.async_client.get_intent(intent_id)
-            try:
-                return await self.async_client.update_state(intent_id, intent.version, dict(updates))
-            except ConflictError:
-                if attempt == attempts - 1:
-                    raise
+        (another writer came between the read and the write): the latest write wins. A write that met a conflict
+        is reported on the intent (a ``state_conflict`` event, which fires its coordinator's ``@on_conflict``)."""
+        refused: list[dict[str, Any]] = []
+        try:
+            for attempt in range(attempts):
+                intent = await self.async_client.get_intent(intent_id)
+                try:
+                    written = await self.async_client.update_state(intent_id, intent.version, dict(updates))
+                except ConflictError as exc:
+                    if isinstance(exc, GuardrailViolationError):
+                        raise
+                    refused.append({"expected_version": intent.version, "current_version": exc.current_version})
+                    if attempt == attempts - 1:
+                        raise
+                else:
+                    return written
+        finally:
+            if refused:
+                await self._report_conflict(intent_id, sorted(updates), refused, resolved=len(refused) < attempts)
         raise AssertionError("unreachable")
+
+    async def _report_conflict(
+        self, intent_id: str, keys: list[str], refused: list[dict[str, Any]], *, resolved: bool
+    ) -> None:
+        report = {"agent_id": self._agent_id, "keys": keys, "refused": refused, "resolved": resolved}
+        try:
+            await self.async_client.log_event(intent_id, CONFLICT_EVENT, report)
+        except OpenIntentError:
+            logger.warning("agent %s could not report its write conflict on %s", self._agent_id, intent_id)
+
+    async def vote(self, intent_id: str, in_favor: bool = True, **data: Any) -> None:
+        """Vote on an intent (a ``vote`` event; a later vote of the same agent replaces its earlier one). The
+        intent's coordinator counts the votes for its ``@on_quorum`` handlers."""
+        await self.async_client.log_event(intent_id, VOTE_EVENT, {"in_favor": bool(in_favor), **data})
 
     async def complete_intent(self, intent_id: str, final_state: Mapping[str, Any] | None = None) -> Intent:
         """Write ``final_state`` (if any) and complete the intent, each at the version just read."""
@@ -981,7 +1072,21 @@ class BaseAgent:
         for guard in self.handlers("input_guardrail"):
             if await _call(guard, intent) is False:
                 raise GuardrailError(f"input guardrail {guard.__name__} rejected the assignment")
-        return await self._results(self.handlers("assignment"), intent, guard_output=True)
+        fired = await self._trigger_handlers(intent)
+        return await self._results(fired or self.handlers("assignment"), intent, guard_output=True)
+
+    async def _trigger_handlers(self, intent: Intent) -> list[Callable[..., Any]]:
+        """The ``@on_trigger`` handlers for an intent a trigger created: those of its trigger's name and those of
+        no name. The lineage the server recorded on the intent says which trigger; its name is read from the
+        trigger (one that was deleted since matches only the handlers of no name)."""
+        handlers = self.handlers("trigger")
+        lineage = intent.trigger_lineage
+        if not handlers or lineage is None or not lineage.trigger_id:
+            return []
+        name: str | None = None
+        with contextlib.suppress(NotFoundError):
+            name = (await self.async_client.get_trigger(lineage.trigger_id)).name
+        return [h for h in handlers if getattr(h, "_openintent_trigger_name", None) in (None, name)]
 
     async def _results(
         self, handlers: list[Callable[..., Any]], intent: Intent, *args: Any, guard_output: bool = False
@@ -1026,7 +1131,7 @@ def Agent(  # noqa: N802  (a class decorator named like the class it makes)
     agent_id: str,
     config: AgentConfig | None = None,
     capabilities: list[str] | None = None,
-    memory: str | None = None,
+    memory: Any = None,
     tools: list[Any] | None = None,
     auto_heartbeat: bool = True,
     **options: Any,
@@ -1115,6 +1220,25 @@ def on_escalation(function: _F) -> _F:
     return _mark("escalation")(function)
 
 
+def on_conflict(function: _F) -> _F:
+    """``(self, intent, conflict)`` (coordinators): an agent's write to an intent the coordinator coordinates was
+    refused for a stale version (another writer came between its read and its write), as that agent reported it
+    (a ``state_conflict`` event, which the runtime of every agent writes). ``conflict`` is its data plus
+    ``event_id``: ``agent_id``, ``keys``, ``refused`` and ``resolved``."""
+    return _mark("conflict")(function)
+
+
+def on_quorum(threshold: float = 0.5) -> Callable[[_F], _F]:
+    """``(self, intent, votes)`` (coordinators): the votes in favor on an intent the coordinator coordinates reached
+    ``threshold``: a share (0 < threshold <= 1) of the intent's voters (the agents assigned to it other than its
+    coordinators, or whoever voted when none is), or a number of votes when above 1. Each agent's latest vote
+    (:meth:`BaseAgent.vote`) counts; ``votes`` are the votes in favor (``agent_id``, ``in_favor`` and the rest of
+    each vote's data). Fires once per intent and threshold while the coordinator runs."""
+    if not (isinstance(threshold, (int, float)) and threshold > 0) or isinstance(threshold, bool):
+        raise ValueError(f"a quorum threshold is a share in (0, 1] or a number of votes, not {threshold!r}")
+    return _mark("quorum", threshold=float(threshold))
+
+
 def on_all_complete(function: _F) -> _F:
     """``(self, portfolio)`` (coordinators): every intent of the portfolio :meth:`BaseCoordinator.execute` made
     is completed; the first truthy result is ``execute``'s result."""
@@ -1166,6 +1290,7 @@ class BaseCoordinator(BaseAgent):
         self.supervisor = self.default_supervisor
         self._leases: dict[str, str] = {}
         self._lease_beats: dict[str, asyncio.Task[None]] = {}
+        self._quorums: set[tuple[str, float]] = set()
 
     async def arun(self) -> None:
         try:
@@ -1195,6 +1320,8 @@ class BaseCoordinator(BaseAgent):
         if intent_id is not None:
             # Its events then reach the coordinator's stream; the role keeps the runtime from working on it.
             await self.async_client.assign_agent(intent_id, self._agent_id, role=COORDINATOR_ROLE)
+            if self.handlers("quorum"):
+                await self._count_votes(intent_id)  # votes cast before it coordinated may make a quorum already
 
         async def beat() -> None:
             while True:
@@ -1328,22 +1455,120 @@ class BaseCoordinator(BaseAgent):
             source = str(event.data.get("actor") or "")
             for handler in self.handlers("escalation") if intent else []:
                 await self._guarded(handler, intent, source)
+        logged = (event.event_type or event.type).lower()
+        if intent_id and logged == CONFLICT_EVENT and self.handlers("conflict"):
+            intent = await self._read(intent_id)
+            conflict = {**event.data, "event_id": event.id}
+            for handler in self.handlers("conflict") if intent else []:
+                await self._guarded(handler, intent, conflict)
+        elif intent_id and logged == VOTE_EVENT and self.handlers("quorum"):
+            await self._count_votes(intent_id)
         await super()._dispatch(event)
+
+    async def _count_votes(self, intent_id: str) -> None:
+        """Count the intent's votes from its log (so votes cast while the coordinator was away count too)."""
+        client = self.async_client
+        latest: dict[str, dict[str, Any]] = {}
+        for logged in await client.get_events(intent_id, VOTE_EVENT, limit=1000):  # newest first
+            if logged.actor and logged.actor not in latest:
+                latest[logged.actor] = {**logged.payload, "agent_id": logged.actor}
+        voters = {a.agent_id for a in await client.get_agents(intent_id) if a.role != COORDINATOR_ROLE}
+        voters.discard(self._agent_id)
+        votes = [vote for agent, vote in latest.items() if vote.get("in_favor") and (not voters or agent in voters)]
+        electorate = len(voters) or len(latest)
+        for handler in self.handlers("quorum"):
+            threshold = float(getattr(handler, "_openintent_threshold", 0.5))
+            needed = threshold * electorate if threshold <= 1 else threshold
+            if not votes or len(votes) < needed or (intent_id, threshold) in self._quorums:
+                continue
+            self._quorums.add((intent_id, threshold))
+            intent = await self._read(intent_id)
+            if intent is not None:
+                await self._guarded(handler, intent, votes)
+
+
+GUARDRAILS = frozenset(
+    {
+        "max_budget_usd",
+        "warn_at_percentage",
+        "on_exceed",
+        "max_tasks_per_plan",
+        "max_delegation_depth",
+        "max_concurrent_tasks",
+        "allowed_capabilities",
+        "requires_plan_review",
+        "require_human_for_capabilities",
+        "require_progress_every_minutes",
+        "auto_escalate_after_failures",
+        "max_plan_duration_hours",
+        "max_plan_versions",
+        "max_task_wait_hours",
+        "checkpoint_timeout_hours",
+        "requires_replan_review",
+    }
+)
+"""The guardrails of RFC-0013 §5 the server enforces on a coordinator lease."""
+
+_GUARDRAIL_ALIASES = {
+    "budget": "max_budget_usd",
+    "max_budget": "max_budget_usd",
+    # The server's nearest rule to a retry limit: after that many task failures the coordinator escalates.
+    "max_retries": "auto_escalate_after_failures",
+}
+_GUARDRAIL_RULE = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|<|:|=)\s*(.+?)\s*$")
+
+
+def _guardrail_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return kind(text)
+    return [part.strip() for part in text.split(",")] if "," in text else text
+
+
+def _guardrails(guardrails: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any] | None:
+    """The server's guardrails from a mapping of them, or from rules written as strings, as the product README
+    does: ``"budget < 1000"`` (``max_budget_usd``), ``"max_retries: 3"`` (``auto_escalate_after_failures``), or
+    any guardrail of RFC-0013 as ``"name: value"``."""
+    if guardrails is None:
+        return None
+    if isinstance(guardrails, Mapping):
+        return dict(guardrails)
+    if isinstance(guardrails, str):
+        guardrails = [guardrails]
+    result: dict[str, Any] = {}
+    for rule in guardrails:
+        match = _GUARDRAIL_RULE.match(rule) if isinstance(rule, str) else None
+        if match is None:
+            raise ValueError(f"a guardrail rule reads 'name: value' or 'budget < amount', not {rule!r}")
+        name, operator, text = match.groups()
+        name = _GUARDRAIL_ALIASES.get(name.lower(), name.lower())
+        if name not in GUARDRAILS:
+            raise ValueError(
+                f"unknown guardrail {match.group(1)!r} in {rule!r}: one of budget, max_retries, "
+                f"{', '.join(sorted(GUARDRAILS))}"
+            )
+        if operator in ("<", "<=") and not name.startswith("max_"):
+            raise ValueError(f"guardrail {rule!r}: only limits (budget, max_...) take '<'")
+        result[name] = _guardrail_value(text)
+    return result
 
 
 def Coordinator(  # noqa: N802  (a class decorator named like the class it makes)
     coordinator_id: str,
     agents: list[str] | None = None,
     strategy: str = "sequential",
-    guardrails: Mapping[str, Any] | None = None,
+    guardrails: Mapping[str, Any] | Iterable[str] | None = None,
     supervisor: str | None = None,
     **options: Any,
 ) -> Callable[[type], Any]:
     """``@Agent`` for coordinators: the class also becomes a :class:`BaseCoordinator`. ``guardrails`` are the
-    server's (RFC-0013: ``max_budget_usd``, ``max_tasks_per_plan``, ``allowed_capabilities``...), set on every
-    coordinator lease it takes under ``supervisor``."""
-    if guardrails is not None and not isinstance(guardrails, Mapping):
-        raise TypeError("guardrails are a mapping of the server's guardrails (max_budget_usd=..., ...)")
+    server's (RFC-0013: ``max_budget_usd``, ``max_tasks_per_plan``, ``allowed_capabilities``...), as a mapping or
+    as rules (``["budget < 1000", "max_retries: 3"]``, see :func:`_guardrails`), set on every coordinator lease it
+    takes under ``supervisor``; a rule the server has no guardrail for is refused here."""
+    server_guardrails = _guardrails(guardrails)
     as_agent = Agent(coordinator_id, **options)
     config = as_agent(type("Config", (), {})).default_config
 
@@ -1353,7 +1578,7 @@ def Coordinator(  # noqa: N802  (a class decorator named like the class it makes
             "default_config": config,
             "default_agents": list(agents or []),
             "default_supervisor": supervisor,
-            "default_guardrails": dict(guardrails) if guardrails is not None else None,
+            "default_guardrails": server_guardrails,
             "strategy": strategy,
         }
         return _runtime_class(cls, BaseCoordinator, attributes)

@@ -376,6 +376,8 @@ class Intent(_Model):
     updated_at: datetime | None = None
     created_by: str | None = None
     confidence: int = 0
+    trigger_lineage: TriggerLineage | None = None
+    """Where a trigger (RFC-0017) created the intent: its id, type and cascade depth; ``None`` otherwise."""
 
     @property
     def has_parent(self) -> bool:
@@ -388,10 +390,13 @@ class Intent(_Model):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["state"] = self.state.to_dict()
+        if self.trigger_lineage is None:
+            del data["trigger_lineage"]  # the shape 0.9.1 writes, for an intent no trigger made
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Intent:
+        lineage = data.get("trigger_lineage")
         return cls(
             id=as_str(data.get("id")),
             title=as_str(data.get("title")),
@@ -406,6 +411,7 @@ class Intent(_Model):
             updated_at=parse_datetime(first(data, "updated_at", "updatedAt")),
             created_by=as_opt_str(first(data, "created_by", "createdBy")),
             confidence=as_int(data.get("confidence")),
+            trigger_lineage=TriggerLineage.from_dict(lineage) if isinstance(lineage, dict) else None,
         )
 
 
@@ -1107,6 +1113,8 @@ class DecisionType(_WireEnum):
     FAILURE_HANDLED = "failure_handled"
     GUARDRAIL_APPROACHED = "guardrail_approached"
     COORDINATOR_HANDOFF = "coordinator_handoff"
+    CONFLICT_RESOLUTION = "conflict_resolution"  # these two are this server's, beyond RFC-0013
+    QUORUM = "quorum"
 
 
 class GuardrailExceedAction(_WireEnum):

@@ -133,3 +133,9 @@ def test_clients_cannot_post_coordinator_events(api, intent):
         f"/api/v1/intents/{intent['id']}/events", {"event_type": "coordinator.decision", "payload": {}}, format="json"
     )
     assert response.status_code in (400, 403, 422), response.content
+
+
+def test_the_product_readme_coordinators_decision_types_are_accepted(api, intent):
+    """Beyond RFC-0013's ten: what the product README's @Coordinator records on a conflict and on a quorum."""
+    for decision_type in ("conflict_resolution", "quorum"):
+        assert record(api, intent, decision_type=decision_type)["decision_type"] == decision_type

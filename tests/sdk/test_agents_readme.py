@@ -138,7 +138,7 @@ def agents_section_examples() -> list[str]:
 
 def test_the_sdk_readme_agent_examples_run(live_server_url):
     examples = agents_section_examples()
-    assert len(examples) == 4
+    assert len(examples) == 5
     printed = io.StringIO()
     for index, example in enumerate(examples):
         code = example.replace("http://localhost:8000", live_server_url)
@@ -154,4 +154,6 @@ def test_the_sdk_readme_agent_examples_run(live_server_url):
         "['build', 'test', 'publish'] ['after build']",
         "[('pypi', ['upload'])]",
         "report: 100%",
+        "True",
+        "True",
     ]
