@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from intents.access.admin import ACLEntryInline
 from intents.access.policy import policy_of
 from intents.attachments.admin import AttachmentInline
-from intents.core.admin import AssignmentInline
+from intents.core.admin import AssignmentInline, intent_link
 from intents.core.services import unfinished_dependencies
 from intents.costs.admin import CostInline
 from intents.costs.services import LIMIT_NAMES, budget_of, limit_label, spent_cents
@@ -137,8 +137,7 @@ class ArbitrationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Intent", ordering="intent__title")
     def intent_link(self, arbitration):
-        url = reverse("admin:intents_intent_change", args=[arbitration.intent_id])
-        return format_html('<a href="{}">{}</a>', url, arbitration.intent.title)
+        return intent_link(arbitration.intent)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, arbitration):

@@ -18,6 +18,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from agents.registry.models import Agent, AgentStatus
 from agents.vaults.models import GrantStatus, ToolGrant
+from intents.core.admin import intent_link
 from intents.costs.services import limit_label
 from intents.models import (
     TERMINAL,
@@ -57,10 +58,6 @@ def change_url(obj):
 
 def link(url, text):
     return format_html('<a href="{}">{}</a>', url, text)
-
-
-def intent_link(intent):
-    return link(change_url(intent), intent.title) if intent is not None else "—"
 
 
 def ago(moment):

@@ -13,7 +13,6 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from openintent_site.admin_tools import (
     ObjectAction,
@@ -26,6 +25,7 @@ from openintent_site.admin_tools import (
 )
 from openintent_site.errors import DomainError
 
+from ..core.admin import intent_link
 from .models import AccessPolicy, AccessRequest, AccessRequestStatus, ACLEntry, Permission
 from .services import review_access_request, revoke_by_reviewer
 
@@ -34,11 +34,6 @@ REVOKE_EFFECT = (
     "loses the leases it holds on the intent. The intent's log records who revoked it. This cannot be undone; "
     "a new grant can be given through the API."
 )
-
-
-def intent_link(obj):
-    url = reverse("admin:intents_intent_change", args=[obj.intent_id])
-    return format_html('<a href="{}">{}</a>', url, obj.intent)
 
 
 class ExpiringFilter(admin.SimpleListFilter):
@@ -244,7 +239,7 @@ class ACLEntryAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Intent", ordering="intent__title")
     def intent_link(self, entry):
-        return intent_link(entry)
+        return intent_link(entry.intent)
 
     @admin.action(description="Revoke the selected grants")
     def revoke_entries(self, request, queryset):

@@ -1,6 +1,4 @@
 from django.contrib import admin, messages
-from django.urls import reverse
-from django.utils.html import format_html
 
 from openintent_site.admin_tools import (
     ObjectAction,
@@ -14,6 +12,7 @@ from openintent_site.admin_tools import (
 )
 from openintent_site.errors import Conflict
 
+from ..core.admin import intent_link
 from .models import BudgetOverrun, Cost
 from .services import acknowledge_overrun, limit_label
 
@@ -88,9 +87,7 @@ class BudgetOverrunAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
     @admin.display(description="Intent", ordering="intent__title")
     def intent_link(self, overrun):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:intents_intent_change", args=[overrun.intent_id]), overrun.intent
-        )
+        return intent_link(overrun.intent)
 
     @admin.display(description="Limit was", ordering="limit_cents")
     def limit(self, overrun):

@@ -1,6 +1,4 @@
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
 from openintent_site.admin_tools import (
     ObjectAction,
@@ -11,6 +9,7 @@ from openintent_site.admin_tools import (
     confirmed,
 )
 
+from ..core.admin import intent_link
 from .models import Lease, LeaseStatus
 from .services import revoke_lease
 
@@ -62,8 +61,7 @@ class LeaseAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Intent", ordering="intent__title")
     def intent_link(self, lease):
-        url = reverse("admin:intents_intent_change", args=[lease.intent_id])
-        return format_html('<a href="{}">{}</a>', url, lease.intent)
+        return intent_link(lease.intent)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, lease):

@@ -3,11 +3,11 @@ import json
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils.html import format_html
 
 from openintent_site.admin_tools import ObjectAction, ObjectActionsMixin, ReadOnlyAdminMixin, badge, pretty_json
 
+from ..core.admin import intent_link
 from ..tasks import deliver_webhook
 from .delivery import request_body, retry_now
 from .models import DeliveryStatus, Subscription, WebhookDelivery
@@ -130,10 +130,7 @@ class WebhookDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
 
     @admin.display(description="Intent")
     def intent_link(self, delivery):
-        intent = delivery.event.intent
-        if intent is None:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:intents_intent_change", args=[intent.pk]), intent)
+        return intent_link(delivery.event.intent)
 
     @admin.display(description="Receiver")
     def receiver(self, delivery):
