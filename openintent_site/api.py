@@ -420,14 +420,19 @@ class QueryFilterBackend(DjangoFilterBackend):
     copies its filters and builds a form on every request."""
 
     def filter_queryset(self, request, queryset, view):
+        filterset = self.checked_filterset(request, queryset, view)
+        return queryset if filterset is None else filterset.qs
+
+    def checked_filterset(self, request, queryset, view):
+        """The view's FilterSet bound to the request's query and valid, or None if the request names no filter."""
         filterset_class = getattr(view, "filterset_class", None)
         if filterset_class is not None and not any(
             name in request.query_params for name in filterset_class.base_filters
         ):
-            return queryset
+            return None
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
-            return queryset
+            return None
         if not filterset.is_valid():
             params = request.query_params
             raise InvalidInput(
@@ -442,7 +447,17 @@ class QueryFilterBackend(DjangoFilterBackend):
                     for error in errors
                 ]
             )
-        return filterset.qs
+        return filterset
+
+
+def whole_number(text, low, high, default):
+    """``text`` as a whole number if it is written with ASCII digits alone and lies in [low, high], ``default`` if it
+    is None, else None: the bounds of most pages, read without building a serializer for them."""
+    if text is None:
+        return default
+    if text.isascii() and text.isdigit() and len(text) <= 12 and low <= int(text) <= high:
+        return int(text)
+    return None
 
 
 def bounds_serializer(default_limit, max_limit):
@@ -471,8 +486,14 @@ class LimitOffsetPagination(BasePagination):
         cls.bounds = bounds_serializer(cls.default_limit, cls.max_limit)
 
     def read_bounds(self, request):
-        bounds = query(request, self.bounds)
-        self.limit, self.offset = bounds["limit"], bounds["offset"]
+        params = request.query_params
+        limit = whole_number(params.get("limit"), 1, self.max_limit, self.default_limit)
+        offset = whole_number(params.get("offset"), 0, MAX_OFFSET, 0)
+        if limit is None or offset is None:
+            # Anything but plain numbers in range goes through the serializer, which says what is wrong with it.
+            bounds = query(request, self.bounds)
+            limit, offset = bounds["limit"], bounds["offset"]
+        self.limit, self.offset = limit, offset
 
     def paginate_queryset(self, queryset, request, view=None):
         self.read_bounds(request)

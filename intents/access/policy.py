@@ -69,34 +69,31 @@ class ReadableBy(Expression):
         self.pk, self.creator = exprs
 
     def as_sql(self, compiler, connection):
-        pk, pk_params = compiler.compile(self.pk)
-        creator, creator_params = compiler.compile(self.creator)
-        policies = connection.ops.quote_name(AccessPolicy._meta.db_table)
-        entries = connection.ops.quote_name(ACLEntry._meta.db_table)
-        assignments = connection.ops.quote_name(AgentAssignment._meta.db_table)
-        sql = (
-            f"(NOT EXISTS (SELECT 1 FROM {policies} oi_p WHERE oi_p.intent_id = {pk} AND oi_p.default_policy <> %s)"
-            f" OR {creator} = %s"
-            f" OR EXISTS (SELECT 1 FROM {entries} oi_e WHERE oi_e.intent_id = {pk} AND oi_e.principal_id = %s"
-            " AND (oi_e.expires_at IS NULL OR oi_e.expires_at > %s))"
-            f" OR (EXISTS (SELECT 1 FROM {policies} oi_p WHERE oi_p.intent_id = {pk} AND oi_p.default_policy = %s)"
-            f" AND EXISTS (SELECT 1 FROM {assignments} oi_a WHERE oi_a.intent_id = {pk} AND oi_a.agent_id = %s)))"
-        )
-        now = connection.ops.adapt_datetimefield_value(self.now)
-        params = [
-            *pk_params,
-            str(Policy.OPEN),
-            *creator_params,
-            self.principal_id,
-            *pk_params,
-            self.principal_id,
-            now,
-            *pk_params,
-            str(Policy.PRIVATE),
-            *pk_params,
-            self.principal_id,
-        ]
-        return sql, params
+        # Columns: they compile without parameters.
+        pk, _ = compiler.compile(self.pk)
+        creator, _ = compiler.compile(self.creator)
+        return readable_sql(connection, pk, creator), readable_params(connection, self.principal_id, self.now)
+
+
+def readable_sql(connection, pk, creator):
+    """The SQL of :class:`ReadableBy` for the intent whose id and creator are the column references ``pk`` and
+    ``creator``; its parameters are :func:`readable_params`. For the statements written once per process."""
+    policies = connection.ops.quote_name(AccessPolicy._meta.db_table)
+    entries = connection.ops.quote_name(ACLEntry._meta.db_table)
+    assignments = connection.ops.quote_name(AgentAssignment._meta.db_table)
+    return (
+        f"(NOT EXISTS (SELECT 1 FROM {policies} oi_p WHERE oi_p.intent_id = {pk} AND oi_p.default_policy <> %s)"
+        f" OR {creator} = %s"
+        f" OR EXISTS (SELECT 1 FROM {entries} oi_e WHERE oi_e.intent_id = {pk} AND oi_e.principal_id = %s"
+        " AND (oi_e.expires_at IS NULL OR oi_e.expires_at > %s))"
+        f" OR (EXISTS (SELECT 1 FROM {policies} oi_p WHERE oi_p.intent_id = {pk} AND oi_p.default_policy = %s)"
+        f" AND EXISTS (SELECT 1 FROM {assignments} oi_a WHERE oi_a.intent_id = {pk} AND oi_a.agent_id = %s)))"
+    )
+
+
+def readable_params(connection, principal_id, now):
+    now = connection.ops.adapt_datetimefield_value(now)
+    return [str(Policy.OPEN), principal_id, principal_id, now, str(Policy.PRIVATE), principal_id]
 
 
 def readable_by(principal_id):

@@ -15,15 +15,20 @@ from . import services
 from .serializers import DependencySerializer
 
 
+def readable(finder):
+    """``finder``'s intents that the reader may read, as a graph list view's finder."""
+    return lambda intent, principal_id: readable_among(finder(intent), principal_id)
+
+
 def graph_list_view(name, finder, summary):
-    """A view whose GET answers ``{name: [intent, ...]}`` for one relation of the graph, leaving out the intents
-    the caller cannot read. Not paged: a relation is answered whole."""
+    """A view whose GET answers ``{name: [intent, ...]}`` for one relation of the graph: ``finder(intent,
+    principal_id)``, the related intents the caller can read. Not paged: a relation is answered whole."""
 
     class GraphListView(IntentScopedView):
         serializer_class = IntentSerializer
 
         def get_queryset(self):
-            return readable_among(finder(self.intent), self.request.user.id)
+            return finder(self.intent, self.request.user.id)
 
         @extend_schema(responses=envelope(name, IntentSerializer), summary=summary)
         def get(self, request, intent_id):
@@ -33,7 +38,7 @@ def graph_list_view(name, finder, summary):
     return GraphListView
 
 
-class ChildrenView(graph_list_view("children", services.children_of, "Immediate children")):
+class ChildrenView(graph_list_view("children", services.readable_children, "Immediate children")):
     @extend_schema(
         request=IntentCreateSerializer,
         responses={200: IntentSerializer, 409: refusal(f"The parent intent is finished. {FINISHED}")},
@@ -46,7 +51,9 @@ class ChildrenView(graph_list_view("children", services.children_of, "Immediate 
         return intent_response(intent)
 
 
-class DependenciesView(graph_list_view("dependencies", services.dependencies_of, "Intents this one depends on")):
+class DependenciesView(
+    graph_list_view("dependencies", readable(services.dependencies_of), "Intents this one depends on")
+):
     @extend_schema(
         request=DependencySerializer,
         responses={
@@ -64,11 +71,15 @@ class DependenciesView(graph_list_view("dependencies", services.dependencies_of,
         return intent_response(intent)
 
 
-DescendantsView = graph_list_view("descendants", services.descendants_of, "All descendants, depth first")
-AncestorsView = graph_list_view("ancestors", services.ancestors_of, "The parent chain, nearest first")
-DependentsView = graph_list_view("dependents", services.dependents_of, "Intents that depend on this one")
-ReadyView = graph_list_view("ready", lambda intent: services.readiness_of_children(intent)[0], "Children ready to run")
-BlockedView = graph_list_view("blocked", lambda intent: services.readiness_of_children(intent)[1], "Children waiting")
+DescendantsView = graph_list_view("descendants", readable(services.descendants_of), "All descendants, depth first")
+AncestorsView = graph_list_view("ancestors", readable(services.ancestors_of), "The parent chain, nearest first")
+DependentsView = graph_list_view("dependents", readable(services.dependents_of), "Intents that depend on this one")
+ReadyView = graph_list_view(
+    "ready", readable(lambda intent: services.readiness_of_children(intent)[0]), "Children ready to run"
+)
+BlockedView = graph_list_view(
+    "blocked", readable(lambda intent: services.readiness_of_children(intent)[1]), "Children waiting"
+)
 
 
 class DependencyDetailView(IntentScopedView):

@@ -1,11 +1,13 @@
 """The intent graph (RFC-0002): parents and children, dependencies without cycles, and the reads over them."""
 
 import uuid
+from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from intents.access.models import Permission
+from intents.access.policy import readable_params, readable_sql
 from intents.core.models import TERMINAL, Intent, IntentStatus
 from intents.core.services import (
     as_uuid,
@@ -18,6 +20,7 @@ from intents.core.services import (
 )
 from openintent_site.errors import NotFound, RuleViolation, VersionConflict
 from openintent_site.events import EventType, append_event
+from openintent_site.rows import ModelColumns
 
 from .models import IntentDependency
 
@@ -101,8 +104,44 @@ def remove_dependency(intent_id, dependency_id, expected_version, actor):
 
 
 def children_of(intent):
-    # A queryset, not a list: a reader's access filter joins it as one query (access.policy.readable_among).
     return intent.children.order_by("created_at", "pk")
+
+
+def readable_children(intent, principal_id):
+    """The children of ``intent`` that ``principal_id`` may read, oldest first: ``children_of`` filtered by
+    ``access.policy.readable_by``, in one statement written once per process (``ReadableChildren``), as
+    ``Intent.objects.by_pk`` is. Composing it through the ORM was a third of the children route's CPU."""
+    statement = ReadableChildren.on(Intent.objects.db)
+    connection = connections[Intent.objects.db]
+    params = [Intent._meta.pk.get_db_prep_value(intent.pk, connection)]
+    params += readable_params(connection, principal_id, timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        rows = cursor.fetchall()
+    return [statement.columns.instance(row) for row in rows]
+
+
+class ReadableChildren:
+    """The SQL of ``readable_children`` for one database, and the intent's columns in it."""
+
+    @staticmethod
+    @cache
+    def on(alias):
+        return ReadableChildren(alias)
+
+    def __init__(self, alias):
+        quote = connections[alias].ops.quote_name
+        self.columns = ModelColumns.of(Intent, alias)
+        intents = self.columns.table
+
+        def column(name):
+            return f"{intents}.{quote(Intent._meta.get_field(name).column)}"
+
+        readable = readable_sql(connections[alias], column("id"), column("created_by"))
+        self.sql = (
+            f"SELECT {self.columns.select_list} FROM {intents} WHERE {column('parent')} = %s AND {readable} "
+            f"ORDER BY {column('created_at')}, {column('id')}"
+        )
 
 
 def descendants_of(intent):
