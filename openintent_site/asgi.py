@@ -22,6 +22,7 @@ application = ProtocolTypeRouter(
             ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
             stream_paths=settings.STREAM_PATHS,
             threads=settings.OPENINTENT_HTTP_THREADS,
+            running=settings.OPENINTENT_HTTP_RUNNING,
         ),
         "websocket": URLRouter(import_module(settings.WEBSOCKET_URLCONF).websocket_urlpatterns),
     }

@@ -319,8 +319,10 @@ OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECO
 # interval is disconnected, and resumes with Last-Event-ID (intents/streams/backlog.py).
 OPENINTENT_STREAM_MAX_BUFFER_BYTES = env.integer("OPENINTENT_STREAM_MAX_BUFFER_BYTES", 1024 * 1024, minimum=0)
 # Threads per server process answering plain HTTP requests (openintent_site.threaded_http): the requests one process
-# runs at once, each with its own database connection while it runs.
+# holds at once, each with its own database connection while it runs; of them, OPENINTENT_HTTP_RUNNING run their
+# Python and queries at a time, and the rest wait for a turn (or on another server, or on their client).
 OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
+OPENINTENT_HTTP_RUNNING = env.integer("OPENINTENT_HTTP_RUNNING", 2, minimum=1)
 # Server processes `manage.py serve` runs on its one port (`--workers`): one a core by default, since a process
 # answers plain HTTP with one core at most (Python's GIL), whatever its threads.
 OPENINTENT_WEB_WORKERS = env.integer("OPENINTENT_WEB_WORKERS", os.cpu_count() or 1, minimum=1)

@@ -5,6 +5,7 @@ receives (so that tests check the injected credential from the receiving side), 
   the proxy must strip before answering the agent);
 - ``/fail``: 500 with a body that repeats every header it got (the credential's included);
 - ``/slow``: answers after ``slow_seconds``;
+- ``/held``: answers once the test sets ``release`` (at most a minute later);
 - ``/token``: an OAuth2 token endpoint for the client credentials ``client-1`` / ``client-secret-1``.
 """
 
@@ -26,6 +27,7 @@ class ToolService:
     def __init__(self):
         self.requests = []
         self.slow_seconds = 3.0
+        self.release = threading.Event()
         self.lock = threading.Lock()
         service = self
 
@@ -54,6 +56,9 @@ class ToolService:
                 if parts.path == "/fail":
                     leaked = " ".join(f"{key}={value}" for key, value in self.headers.items())
                     return self.answer(500, {"error": "boom", "debug": leaked})
+                if parts.path == "/held":
+                    service.release.wait(timeout=60)
+                    return self.answer(200, {"held": True})
                 if parts.path == "/slow":
                     time.sleep(service.slow_seconds)
                     return self.answer(200, {"slow": True})
@@ -88,6 +93,7 @@ def tool_service():
     service = ToolService()
     service.thread.start()
     yield service
+    service.release.set()
     service.server.shutdown()
     service.server.server_close()
 
