@@ -21,8 +21,9 @@ application = ProtocolTypeRouter(
             StaticFilesHandler(get_wsgi_application()),
             ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
             stream_paths=settings.STREAM_PATHS,
+            waiting_paths=settings.WAITING_PATHS,
             threads=settings.OPENINTENT_HTTP_THREADS,
-            running=settings.OPENINTENT_HTTP_RUNNING,
+            waiting_threads=settings.OPENINTENT_HTTP_WAITING_THREADS,
         ),
         "websocket": URLRouter(import_module(settings.WEBSOCKET_URLCONF).websocket_urlpatterns),
     }

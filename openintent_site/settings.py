@@ -66,6 +66,10 @@ WEBSOCKET_URLCONF = "intents.streams.routing"
 # request is handed whole to the WSGI handler on a thread (openintent_site.threaded_http). tests/test_serving.py
 # checks this against the URLconf.
 STREAM_PATHS = r"^/api/v1/(?:subscribe/.*|.+/subscribe)$"
+# The HTTP paths whose requests mostly wait, on another server (a tool call through the proxy) or on their client (an
+# attachment's download): they run on threads of their own (OPENINTENT_HTTP_WAITING_THREADS), so that slow tools or
+# slow readers never hold up the rest. tests/test_serving.py checks these against the URLconf too.
+WAITING_PATHS = r"^/api/v1/(?:tools/invoke|intents/[^/]+/attachments/[^/]+/content)$"
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -319,10 +323,10 @@ OPENINTENT_STREAM_KEEPALIVE_SECONDS = env.real("OPENINTENT_STREAM_KEEPALIVE_SECO
 # interval is disconnected, and resumes with Last-Event-ID (intents/streams/backlog.py).
 OPENINTENT_STREAM_MAX_BUFFER_BYTES = env.integer("OPENINTENT_STREAM_MAX_BUFFER_BYTES", 1024 * 1024, minimum=0)
 # Threads per server process answering plain HTTP requests (openintent_site.threaded_http): the requests one process
-# holds at once, each with its own database connection while it runs; of them, OPENINTENT_HTTP_RUNNING run their
-# Python and queries at a time, and the rest wait for a turn (or on another server, or on their client).
-OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 8, minimum=1)
-OPENINTENT_HTTP_RUNNING = env.integer("OPENINTENT_HTTP_RUNNING", 2, minimum=1)
+# runs at once, each with its own database connection while it runs; and the threads of the requests that mostly wait
+# on another server or on their client (WAITING_PATHS).
+OPENINTENT_HTTP_THREADS = env.integer("OPENINTENT_HTTP_THREADS", 2, minimum=1)
+OPENINTENT_HTTP_WAITING_THREADS = env.integer("OPENINTENT_HTTP_WAITING_THREADS", 8, minimum=1)
 # Server processes `manage.py serve` runs on its one port (`--workers`): one a core by default, since a process
 # answers plain HTTP with one core at most (Python's GIL), whatever its threads.
 OPENINTENT_WEB_WORKERS = env.integer("OPENINTENT_WEB_WORKERS", os.cpu_count() or 1, minimum=1)

@@ -9,37 +9,35 @@ websockets, which wait for events on the loop, still go to the ASGI application 
 
 The WSGI handler is the one gunicorn serves, so a request is handled alike under either server.
 
-Of a process's threads, only ``running`` at a time run a request's Python and its queries; the others wait their
-turn. Under load, every thread running at once meant as many queries at once on the database's cores and a thread
-switch at each one's return: on the bench's 2 cores, two running threads per process served a third more reads and
-twice the contended writes of eight. A request waiting on another server (the tool proxy's call) or on its client (a
-streamed download) gives its turn up meanwhile (``waiting_elsewhere``), so that slow tools cannot stall the API.
+The pool is small, two threads by default: under load, with eight threads every one running at once, the database
+ran as many queries at once and the threads traded Python's lock at each query's return; on the bench's 2 cores two
+threads a process served a third more reads and nearly twice the contended writes. The requests that mostly wait,
+on another server (a tool call through the proxy) or on their client (an attachment's download), run on a pool of
+their own (paths matching ``waiting_paths``), so that slow tools or slow readers never hold up the rest.
 """
 
 import asyncio
 import re
 import sys
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-
-from django.db import connections
 
 # What the event loop reads of a body before the rest goes to a temporary file, as Django's ASGI handler does.
 BODY_IN_MEMORY_BYTES = 1024 * 1024
 
 
 class ThreadedHTTP:
-    """ASGI application: plain HTTP through ``wsgi_app`` on one of ``threads`` threads; streams (paths matching
-    ``stream_paths``), websockets and lifespan through ``asgi_app``."""
+    """ASGI application: plain HTTP through ``wsgi_app`` on one of ``threads`` threads, or of ``waiting_threads`` for
+    paths matching ``waiting_paths``; streams (paths matching ``stream_paths``), websockets and lifespan through
+    ``asgi_app``."""
 
-    def __init__(self, wsgi_app, asgi_app, *, stream_paths, threads, running):
+    def __init__(self, wsgi_app, asgi_app, *, stream_paths, waiting_paths, threads, waiting_threads):
         self.wsgi_app = wsgi_app
         self.asgi_app = asgi_app
         self.stream_paths = re.compile(stream_paths)
+        self.waiting_paths = re.compile(waiting_paths)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
-        self.turns = threading.BoundedSemaphore(min(running, threads))
+        self.waiting_executor = ThreadPoolExecutor(max_workers=waiting_threads, thread_name_prefix="http-waiting")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or self.stream_paths.match(scope["path"]):
@@ -50,7 +48,8 @@ class ThreadedHTTP:
         loop = asyncio.get_running_loop()
         answer = Answer(loop, send)
         try:
-            await loop.run_in_executor(self.executor, answer.run, self.wsgi_app, environ_of(scope, body), self.turns)
+            executor = self.waiting_executor if self.waiting_paths.match(scope["path"]) else self.executor
+            await loop.run_in_executor(executor, answer.run, self.wsgi_app, environ_of(scope, body))
         finally:
             body.close()
         await answer.send_rest()
@@ -76,23 +75,21 @@ class Answer:
             "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
         }
 
-    def run(self, app, environ, turns):
+    def run(self, app, environ):
         # Runs on the worker thread. Django closes the response, and with it returns the thread's database
         # connection, in close(): on this thread, where the connection was taken.
-        with turn(turns):
-            response = app(environ, self.start_response)
-            try:
-                if getattr(response, "streaming", False):
-                    with waiting_elsewhere():
-                        self.send_from_thread(self.start)
-                        self.start = None
-                        for chunk in response:
-                            if chunk:
-                                self.send_from_thread({"type": "http.response.body", "body": chunk, "more_body": True})
-                else:
-                    self.body = b"".join(response)
-            finally:
-                response.close()
+        response = app(environ, self.start_response)
+        try:
+            if getattr(response, "streaming", False):
+                self.send_from_thread(self.start)
+                self.start = None
+                for chunk in response:
+                    if chunk:
+                        self.send_from_thread({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                self.body = b"".join(response)
+        finally:
+            response.close()
 
     def send_from_thread(self, message):
         asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
@@ -101,41 +98,6 @@ class Answer:
         if self.start is not None:
             await self.send(self.start)
         await self.send({"type": "http.response.body", "body": self.body})
-
-
-# The running turn the request on this thread holds, if any.
-_held = threading.local()
-
-
-@contextmanager
-def turn(turns):
-    turns.acquire()
-    _held.turns = turns
-    try:
-        yield
-    finally:
-        _held.turns = None
-        turns.release()
-
-
-@contextmanager
-def waiting_elsewhere():
-    """Around a wait on another server or on the client: the request's running turn goes to the next request
-    meanwhile, and is taken back after. Nothing outside ``ThreadedHTTP`` (gunicorn, Celery, tests) has turns.
-
-    Not inside a transaction: a request holding row locks keeps its turn, or the requests that took the turns could
-    be the ones waiting on its locks, and it on them."""
-    turns = getattr(_held, "turns", None)
-    if turns is None or any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
-        yield
-        return
-    _held.turns = None
-    turns.release()
-    try:
-        yield
-    finally:
-        turns.acquire()
-        _held.turns = turns
 
 
 async def read_body(receive):

@@ -60,3 +60,16 @@ def test_the_views_only_regular_expressions_route_to_are_sync():
 
     assert regex_routed
     assert [str(pattern.pattern) for pattern in regex_routed if iscoroutinefunction(pattern.callback)] == []
+
+
+def test_the_waiting_paths_are_exactly_the_tool_calls_and_the_attachment_downloads():
+    """The requests that mostly wait on another server or on their client run on threads of their own
+    (settings.WAITING_PATHS): a route that waits and is missing from them would hold up the plain requests' few
+    threads, and a quick route in them would not get the plain requests' share."""
+    waiting = {
+        resolve(path).func.view_class.__name__
+        for _, path in routed_paths()
+        if re.match(settings.WAITING_PATHS, path) is not None
+    }
+
+    assert waiting == {"InvokeView", "AttachmentContentView"}

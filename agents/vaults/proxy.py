@@ -35,7 +35,6 @@ from intents.subscriptions import destinations
 from openintent_site.api import wire_datetime
 from openintent_site.errors import DomainError
 from openintent_site.events import EventType, append_event
-from openintent_site.threaded_http import waiting_elsewhere
 
 from . import crypto, tokens
 from .models import (
@@ -653,8 +652,7 @@ def execute(tool, credential, parameters):
     check_destination(url)
     headers = {"User-Agent": "openintent-tool-proxy", "Accept": "application/json"}
     try:
-        # The call waits on another server: its turn to run goes to the server's other requests meanwhile.
-        with waiting_elsewhere(), httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             inject(credential, client, headers, redactor, deadline)
             request = client.build_request(
                 tool.method, url, params=query or None, json=body, headers=headers, timeout=remaining(deadline)

@@ -1,6 +1,5 @@
-"""A tool call that waits on its service does not hold up the server's other requests: of a server process's
-threads only OPENINTENT_HTTP_RUNNING run requests at a time (openintent_site.threaded_http), and a call waiting on
-its service gives its turn up meanwhile."""
+"""A tool call that waits on its service does not hold up the server's other requests: tool calls run on threads of
+their own (settings.WAITING_PATHS, openintent_site.threaded_http)."""
 
 import threading
 
@@ -15,13 +14,13 @@ from .tool_service import new_credential, new_grant, new_vault, register_tool, t
 
 @pytest.fixture
 def one_turn_server(server_env, transactional_db, keys):
-    """A server process with four threads, of which one runs a request at a time, opening this process's vault."""
+    """A server process with one thread for plain requests and one for waiting ones, opening this process's vault."""
     keys_text, _ = crypto.configured_key_texts()
     server = start_server(
         {
             **server_env,
-            "OPENINTENT_HTTP_RUNNING": "1",
-            "OPENINTENT_HTTP_THREADS": "4",
+            "OPENINTENT_HTTP_THREADS": "1",
+            "OPENINTENT_HTTP_WAITING_THREADS": "1",
             "OPENINTENT_VAULT_KEYS": ",".join(keys_text),
         }
     )
@@ -29,7 +28,7 @@ def one_turn_server(server_env, transactional_db, keys):
     server.stop()
 
 
-def test_a_tool_call_waiting_on_its_service_leaves_the_only_running_turn_to_other_requests(
+def test_a_tool_call_waiting_on_its_service_leaves_the_only_request_thread_to_other_requests(
     one_turn_server,
     tool_service,  # noqa: F811
 ):
@@ -63,7 +62,7 @@ def test_a_tool_call_waiting_on_its_service_leaves_the_only_running_turn_to_othe
             answers.get("tool") and answers["tool"].content
         )
 
-        # The server's one running turn is free while the call waits on its service.
+        # The server's one thread for plain requests is free while the call waits on its service.
         read = httpx.get(f"{url}/api/v1/intents/{intent['id']}", headers=headers, timeout=20)
         assert read.status_code == 200
         assert "tool" not in answers
