@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
 
+from .rows import ModelColumns
+
 ONE_PRINCIPAL = "Bind the key to exactly one principal: an agent id or a user."
 
 
@@ -156,7 +158,10 @@ class IntentEventManager(models.Manager):
             rows = cursor.fetchall()
         if statement.writes_timestamps:
             return rows
-        return [(*row[:5], statement.timestamp(row[5])) for row in rows]
+        return [
+            (*row[:5], statement.created_at(row[5]).astimezone(datetime.UTC).isoformat(timespec="microseconds"))
+            for row in rows
+        ]
 
 
 class LogPage:
@@ -171,7 +176,7 @@ class LogPage:
         return LogPage(alias, by_type, by_time)
 
     def __init__(self, alias, by_type, by_time):
-        self.connection = connection = connections[alias]
+        connection = connections[alias]
         quote = connection.ops.quote_name
         meta = IntentEvent._meta
         columns = [quote(meta.get_field(name).column) for name in ("id", "event_type", "actor", "via", "payload")]
@@ -187,14 +192,8 @@ class LogPage:
             f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} "
             f"WHERE {' AND '.join(where)} ORDER BY {quote(meta.pk.column)} DESC LIMIT %s OFFSET %s"
         )
-        self.column = meta.get_field("created_at").get_col(meta.db_table)
-        self.converters = connection.ops.get_db_converters(self.column) + self.column.get_db_converters(connection)
-
-    def timestamp(self, value):
-        """A timestamp as the database returned it, as wire_datetime writes it."""
-        for converter in self.converters:
-            value = converter(value, self.column, self.connection)
-        return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        # Elsewhere the timestamp is read as the ORM reads it (SQLite returns text) and written as wire_datetime does.
+        self.created_at = ModelColumns.of(IntentEvent, alias).converter("created_at")
 
 
 class IntentEvent(models.Model):

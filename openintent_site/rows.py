@@ -38,9 +38,20 @@ class ModelColumns:
     def instance(self, row):
         """The model instance of ``row``, a tuple in the order of ``select_list``, as the ORM would load it."""
         connection = connections[self.alias]
-        values = []
-        for value, (column, converters) in zip(row, self.converters, strict=True):
-            for converter in converters:
-                value = converter(value, column, connection)
-            values.append(value)
+        values = [
+            convert(value, column, converters, connection)
+            for value, (column, converters) in zip(row, self.converters, strict=True)
+        ]
         return self.model.from_db(self.alias, self.attnames, values)
+
+    def converter(self, attname):
+        """A function taking a value of the column of ``attname`` as the database returns it to the field's value, as
+        the ORM would convert it: for statements that read a column or two rather than whole rows."""
+        column, converters = self.converters[self.attnames.index(attname)]
+        return lambda value: convert(value, column, converters, connections[self.alias])
+
+
+def convert(value, column, converters, connection):
+    for converter in converters:
+        value = converter(value, column, connection)
+    return value
