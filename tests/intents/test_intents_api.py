@@ -870,3 +870,31 @@ def test_agents_of_an_unknown_intent_are_404(api, method, tail):
 
     assert response.status_code == 404
     assert response.json()["detail"] == "Intent not found"
+
+
+def test_each_body_is_validated_afresh_after_a_refused_one(api):
+    """The serializers that validate bodies are kept and reused by each server thread (openintent_site.api): what
+    one request's validation leaves behind, refused or accepted, must never answer for the next."""
+    intent = new_intent(api)
+    bad_op = {"patches": [{"op": "nonsense", "path": "a", "value": 1}]}
+    no_path = {"patches": [{"op": "set", "value": 1}]}
+
+    first = patch(api, intent, bad_op)
+    accepted = patch(api, intent, {"patches": [{"op": "set", "path": "a", "value": 1}]})
+    second = patch(api, accepted.json(), no_path)
+    again = patch(api, accepted.json(), {"patches": [{"op": "set", "path": "b", "value": 2}]})
+    created = api.post(INTENTS, {"title": "second"}, format="json")
+    refused = api.post(INTENTS, {"description": "no title"}, format="json")
+
+    assert first.status_code == 422
+    assert [error["loc"] for error in first.json()["detail"]] == [["body", "patches", 0, "op"]]
+    assert accepted.status_code == 200
+    assert accepted.json()["state"] == {"a": 1}
+    assert second.status_code == 422
+    assert [error["loc"] for error in second.json()["detail"]] == [["body", "patches", 0, "path"]]
+    assert again.status_code == 200
+    assert again.json()["state"] == {"a": 1, "b": 2}
+    assert created.status_code == 200
+    assert created.json()["title"] == "second"
+    assert refused.status_code == 422
+    assert [error["loc"] for error in refused.json()["detail"]] == [["body", "title"]]
