@@ -5,7 +5,7 @@ a ``reason``: the 0.9.1 client cannot parse a log holding any other lease event 
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from intents.access.models import Permission
@@ -25,7 +25,7 @@ GRANT_CHECKS = []
 
 def expire(lease, now):
     lease.status = LeaseStatus.EXPIRED
-    lease.save(update_fields=["status"])
+    Lease.objects.save_fields(lease, ["status"])
     append_event(
         lease.intent_id,
         EventType.LEASE_RELEASED,
@@ -69,20 +69,14 @@ def grant_lease(intent_id, scope, duration_seconds, holder):
     for check in GRANT_CHECKS:
         check(intent, scope, holder)
     now = timezone.now()
-    for lapsed in Lease.objects.lapsed(now).select_for_update().filter(intent=intent, scope=scope):
+    for lapsed in Lease.objects.lapsed_locked(intent.pk, scope, now):
         expire(lapsed, now)
-    try:
-        with transaction.atomic():
-            lease = Lease.objects.create(
-                intent=intent,
-                scope=scope,
-                holder=holder,
-                acquired_at=now,
-                expires_at=now + timedelta(seconds=duration_seconds),
-            )
-    except IntegrityError:
+    lease = Lease(
+        intent=intent, scope=scope, holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=duration_seconds)
+    )
+    if not Lease.objects.insert_unless_held(lease):
         existing = Lease.objects.held(now).filter(intent=intent, scope=scope).first()
-        raise LeaseHeld("Lease already held for this scope", existing) from None
+        raise LeaseHeld("Lease already held for this scope", existing)
     append_event(
         intent.pk,
         EventType.LEASE_ACQUIRED,
@@ -105,7 +99,7 @@ def lock_lease(intent_id, lease_id, holder):
     intent_pk, lease_pk = as_uuid(intent_id), as_uuid(lease_id)
     lease = None
     if intent_pk and lease_pk:
-        lease = Lease.objects.select_for_update().filter(pk=lease_pk, intent_id=intent_pk).first()
+        lease = Lease.objects.locked(intent_pk, lease_pk)
     if lease is None:
         raise NotFound("Lease not found")
     if lease.holder != holder:
@@ -150,7 +144,7 @@ def release_lease(intent_id, lease_id, holder):
         return f"Lease already {lease.status}"
     lease.status = LeaseStatus.RELEASED
     lease.released_at = now
-    lease.save(update_fields=["status", "released_at"])
+    Lease.objects.save_fields(lease, ["status", "released_at"])
     append_event(lease.intent_id, EventType.LEASE_RELEASED, holder, {"lease_id": str(lease.pk), "scope": lease.scope})
     return "Lease released"
 

@@ -7,6 +7,8 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
 
 from intents.models import Lease
 from intents.tasks import expire_leases
@@ -319,6 +321,26 @@ def test_a_lapsed_lease_is_expired_when_someone_acquires_the_scope(api, other_ap
                 "expired_at": "2020-01-01T00:00:00.000000+00:00",
             },
         )
+    ]
+
+
+def test_a_second_holder_is_refused_by_the_constraint_and_the_write_goes_on(api, intent):
+    """Every grant checks the scope under the intent's lock first; should a grant pass it anyway, the partial unique
+    constraint refuses its lease without an error that would end the transaction it runs in."""
+    first = held(api, intent)
+    now = timezone.now()
+    second = Lease(intent_id=intent["id"], scope="analysis", holder="agent-synth", acquired_at=now, expires_at=now)
+    other_scope = Lease(intent_id=intent["id"], scope="other", holder="agent-synth", acquired_at=now, expires_at=now)
+
+    with transaction.atomic():
+        refused = Lease.objects.insert_unless_held(second)
+        inserted = Lease.objects.insert_unless_held(other_scope)
+
+    assert (refused, inserted) == (False, True)
+    rows = Lease.objects.filter(intent_id=intent["id"]).order_by("scope")
+    assert [(str(row.pk), row.scope, row.holder) for row in rows] == [
+        (first["id"], "analysis", first["agent_id"]),
+        (str(other_scope.pk), "other", "agent-synth"),
     ]
 
 
