@@ -22,6 +22,7 @@ application = ProtocolTypeRouter(
             ExposeSend(ASGIStaticFilesHandler(django_asgi_app)),
             stream_paths=settings.STREAM_PATHS,
             waiting_paths=settings.WAITING_PATHS,
+            releasing_requests=settings.RELEASING_REQUESTS,
             threads=settings.OPENINTENT_HTTP_THREADS,
             waiting_threads=settings.OPENINTENT_HTTP_WAITING_THREADS,
         ),

@@ -70,6 +70,10 @@ STREAM_PATHS = r"^/api/v1/(?:subscribe/.*|.+/subscribe)$"
 # attachment's download): they run on threads of their own (OPENINTENT_HTTP_WAITING_THREADS), so that slow tools or
 # slow readers never hold up the rest. tests/test_serving.py checks these against the URLconf too.
 WAITING_PATHS = r"^/api/v1/(?:tools/invoke|intents/[^/]+/attachments/[^/]+/content)$"
+# The requests ("METHOD /path") that end a hold others wait on, a lease's release: a server thread takes them before
+# the plain requests queued, so that a scope is closed for its holder's work and not also for the queue of contenders
+# asking for it meanwhile. tests/test_serving.py checks these against the URLconf.
+RELEASING_REQUESTS = r"^DELETE /api/v1/intents/[^/]+/leases/[^/]+$"
 APPEND_SLASH = False
 
 TEMPLATES = [

@@ -4,12 +4,15 @@ handler, on the event loop, and every other HTTP request whole to the WSGI handl
 as the stream lasts; a sync view sent to the ASGI handler would pay a hop to a thread per middleware."""
 
 import re
+import threading
 
+import pytest
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
+from openintent_site.threaded_http import Workers
 from tests.conftest import concrete_path
 
 
@@ -73,3 +76,46 @@ def test_the_waiting_paths_are_exactly_the_tool_calls_and_the_attachment_downloa
     }
 
     assert waiting == {"InvokeView", "AttachmentContentView"}
+
+
+def test_the_releasing_requests_are_exactly_the_lease_releases():
+    """A server thread takes the requests matching settings.RELEASING_REQUESTS before the plain requests queued: a
+    lease's release, which its scope's contenders wait on. Any other route matched would jump the queue for nothing."""
+    releasing = set()
+    for _, path in routed_paths():
+        view = resolve(path).func
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            if re.match(settings.RELEASING_REQUESTS, f"{method} {path}") is not None:
+                releasing.add((method, getattr(view, "view_class", view).__name__))
+
+    assert releasing == {("DELETE", "LeaseDetailView")}
+
+
+def test_a_server_thread_takes_the_releasing_requests_before_those_queued():
+    workers = Workers(1, "test-http")
+    busy, ran = threading.Event(), []
+    held = workers.submit(False, busy.wait)
+    queued = [workers.submit(False, ran.append, number) for number in range(3)]
+    release = workers.submit(True, ran.append, "release")
+    busy.set()
+
+    for future in [held, *queued, release]:
+        future.result(timeout=30)
+    assert ran == ["release", 0, 1, 2]
+
+
+def test_a_request_cancelled_while_queued_never_runs_and_a_failing_one_raises():
+    workers = Workers(1, "test-http")
+    busy, ran = threading.Event(), []
+    held = workers.submit(False, busy.wait)
+    cancelled = workers.submit(False, ran.append, "cancelled")
+    failing = workers.submit(False, lambda: 1 / 0)
+    after = workers.submit(False, ran.append, "after")
+
+    assert cancelled.cancel()
+    busy.set()
+    held.result(timeout=30)
+    after.result(timeout=30)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=30)
+    assert ran == ["after"]
