@@ -45,16 +45,18 @@ INSTALLED_APPS = [
     "triggers",
 ]
 
+# The pages' middleware (sessions, CSRF, the logged-in user, messages, framing) passes requests to the API by
+# (openintent_site.middleware): it authenticates each by its key, and has no cookie, user or page for them to guard.
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "openintent_site.middleware.PagesSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "openintent_site.middleware.PagesCsrfViewMiddleware",
+    "openintent_site.middleware.PagesAuthenticationMiddleware",
     "openintent_site.auth.ActingKeyMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "openintent_site.middleware.PagesMessageMiddleware",
+    "openintent_site.middleware.PagesXFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "openintent_site.urls"

@@ -51,3 +51,17 @@ def test_the_admin_keeps_its_csrf_protection(db):
 
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_api_answers_pass_by_the_pages_middleware(api):
+    """Sessions, CSRF, the logged-in user, messages and framing are the pages' (openintent_site.middleware): an API
+    answer sets no cookie and no framing rule, while a page keeps both."""
+    api_answer = api.get("/api/v1/intents")
+    page = Client().get("/admin/login/")
+
+    assert api_answer.status_code == 200
+    assert "X-Frame-Options" not in api_answer
+    assert not api_answer.cookies
+    assert page.status_code == 200
+    assert page["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in page.cookies
