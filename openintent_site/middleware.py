@@ -13,9 +13,13 @@ from django.middleware.csrf import CsrfViewMiddleware
 API_PREFIX = "/api/"
 
 
+def for_the_api(request):
+    return request.path_info.startswith(API_PREFIX)
+
+
 class PagesOnly:
     def __call__(self, request):
-        if request.path_info.startswith(API_PREFIX):
+        if for_the_api(request):
             return self.get_response(request)  # a coroutine under the ASGI handler, which awaits it
         return super().__call__(request)
 
@@ -26,7 +30,7 @@ class PagesSessionMiddleware(PagesOnly, SessionMiddleware):
 
 class PagesCsrfViewMiddleware(PagesOnly, CsrfViewMiddleware):
     def process_view(self, request, callback, callback_args, callback_kwargs):
-        if request.path_info.startswith(API_PREFIX):
+        if for_the_api(request):
             return None
         return super().process_view(request, callback, callback_args, callback_kwargs)
 

@@ -44,6 +44,19 @@ class ModelColumns:
         ]
         return self.model.from_db(self.alias, self.attnames, values)
 
+    def select(self, where, params, *, lock=False):
+        """The instances of the rows matching ``where`` (SQL after WHERE, ORDER BY and LIMIT may follow), their rows
+        locked for update where the database has row locks when ``lock`` is true."""
+        connection = connections[self.alias]
+        locking = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {self.select_list} FROM {self.table} WHERE {where}{locking}", params)
+            return [self.instance(row) for row in cursor.fetchall()]
+
+    def prepared(self, attname, value):
+        """``value`` of the field ``attname`` as a query parameter for the database, as the ORM would pass it."""
+        return self.model._meta.get_field(attname).get_db_prep_value(value, connections[self.alias])
+
     def save_fields(self, instance, names):
         """Write the fields ``names`` of ``instance`` to its row, as ``save(update_fields=names)`` would, with an
         UPDATE composed once per process and set of fields."""
@@ -59,6 +72,28 @@ class ModelColumns:
         quote = connections[self.alias].ops.quote_name
         assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
         return f"UPDATE {self.table} SET {assignments} WHERE {quote(self.model._meta.pk.column)} = %s"
+
+    def insert_unless_conflict(self, instance):
+        """INSERT ``instance`` unless a unique constraint finds a row like it already, and say whether it did. A
+        refused INSERT writes nothing and raises nothing, so the transaction goes on without a savepoint."""
+        connection = connections[self.alias]
+        fields = self.model._meta.concrete_fields
+        params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(self.insert_sql(), params)
+            inserted = cursor.fetchone() is not None
+        if inserted:
+            instance._state.adding, instance._state.db = False, self.alias
+        return inserted
+
+    @cache  # noqa: B019  as update_sql
+    def insert_sql(self):
+        quote = connections[self.alias].ops.quote_name
+        fields = self.model._meta.concrete_fields
+        names = ", ".join(quote(field.column) for field in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        pk = quote(self.model._meta.pk.column)
+        return f"INSERT INTO {self.table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING {pk}"
 
     def converter(self, attname):
         """A function taking a value of the column of ``attname`` as the database returns it to the field's value, as

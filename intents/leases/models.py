@@ -1,9 +1,8 @@
 """Leases (RFC-0003): exclusive, expiring claims on one scope of an intent."""
 
 import uuid
-from functools import cache
 
-from django.db import connections, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,78 +40,51 @@ class LeaseQuerySet(models.QuerySet):
         if not scopes:
             return None
         columns = ModelColumns.of(self.model, self.db)
-        connection = connections[self.db]
         marks = ", ".join(["%s"] * len(scopes))
         holder = "" if other_than is None else " AND NOT (holder = %s)"
-        sql = (
-            f"SELECT {columns.select_list} FROM {columns.table} WHERE intent_id = %s AND status = %s"
-            f" AND expires_at > %s AND scope IN ({marks}){holder} ORDER BY acquired_at LIMIT 1"
+        where = (
+            f"intent_id = %s AND status = %s AND expires_at > %s AND scope IN ({marks}){holder}"
+            " ORDER BY acquired_at LIMIT 1"
         )
-        intent_id = self.model._meta.get_field("intent").get_db_prep_value(intent.pk, connection)
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = [intent_id, str(LeaseStatus.ACTIVE), now, *scopes]
+        params = [
+            columns.prepared("intent", intent.pk),
+            str(LeaseStatus.ACTIVE),
+            columns.prepared("expires_at", timezone.now()),
+            *scopes,
+        ]
         if other_than is not None:
             params.append(other_than)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return None if row is None else columns.instance(row)
+        found = columns.select(where, params)
+        return found[0] if found else None
 
     def locked(self, intent_pk, lease_pk):
         """The lease ``lease_pk`` of intent ``intent_pk``, its row locked for update, or None. Plain SQL, as
         ``first_in_force``: every release runs it, and the scope stays closed to its contenders until that commits."""
         columns = ModelColumns.of(self.model, self.db)
-        connection = connections[self.db]
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        sql = f"SELECT {columns.select_list} FROM {columns.table} WHERE id = %s AND intent_id = %s{lock}"
-        pk = self.model._meta.pk
-        params = [pk.get_db_prep_value(lease_pk, connection), pk.get_db_prep_value(intent_pk, connection)]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return None if row is None else columns.instance(row)
+        params = [columns.prepared("id", lease_pk), columns.prepared("intent", intent_pk)]
+        found = columns.select("id = %s AND intent_id = %s", params, lock=True)
+        return found[0] if found else None
 
     def lapsed_locked(self, intent_pk, scope, now):
         """The leases on ``scope`` of intent ``intent_pk`` still ``active`` whose time ran out by ``now``, their rows
         locked for update: a grant moves them to ``expired`` before it inserts the new lease."""
         columns = ModelColumns.of(self.model, self.db)
-        connection = connections[self.db]
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        sql = (
-            f"SELECT {columns.select_list} FROM {columns.table} WHERE intent_id = %s AND scope = %s AND status = %s"
-            f" AND expires_at <= %s{lock}"
-        )
-        intent_id = self.model._meta.pk.get_db_prep_value(intent_pk, connection)
-        params = [intent_id, scope, str(LeaseStatus.ACTIVE), connection.ops.adapt_datetimefield_value(now)]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [columns.instance(row) for row in cursor.fetchall()]
+        where = "intent_id = %s AND scope = %s AND status = %s AND expires_at <= %s"
+        params = [
+            columns.prepared("intent", intent_pk),
+            scope,
+            str(LeaseStatus.ACTIVE),
+            columns.prepared("expires_at", now),
+        ]
+        return columns.select(where, params, lock=True)
 
     def insert_unless_held(self, lease):
         """INSERT ``lease``, unless the partial unique constraint finds its scope held already: then nothing is
-        written and the answer is False. Without a failed INSERT, the transaction needs no savepoint to go on."""
-        columns = ModelColumns.of(self.model, self.db)
-        connection = connections[self.db]
-        fields = self.model._meta.concrete_fields
-        params = [field.get_db_prep_save(getattr(lease, field.attname), connection) for field in fields]
-        with connection.cursor() as cursor:
-            cursor.execute(insert_unless_held_sql(columns), params)
-            inserted = cursor.fetchone() is not None
-        if inserted:
-            lease._state.adding, lease._state.db = False, self.db
-        return inserted
+        written and the answer is False."""
+        return ModelColumns.of(self.model, self.db).insert_unless_conflict(lease)
 
     def save_fields(self, lease, names):
         ModelColumns.of(self.model, self.db).save_fields(lease, names)
-
-
-@cache
-def insert_unless_held_sql(columns):
-    quote = connections[columns.alias].ops.quote_name
-    names = ", ".join(quote(field.column) for field in columns.model._meta.concrete_fields)
-    marks = ", ".join(["%s"] * len(columns.model._meta.concrete_fields))
-    pk = quote(columns.model._meta.pk.column)
-    return f"INSERT INTO {columns.table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING {pk}"
 
 
 class Lease(models.Model):
