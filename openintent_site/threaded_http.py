@@ -20,6 +20,17 @@ asking for the lease meanwhile, and each attempt is a request in the same queue:
 behind them, and the scope stayed closed for the queue's length after its holder was done. Taken first, with the
 lease's statements written once per process besides, the bench's lease hand-overs in one process went from 12 to 19
 a second.
+
+A client refused a write (409: a stale ``If-Match``, a lease held by another) keeps its place in the queue
+(``RefusedClients``) until one of its writes is accepted: its requests are taken in the order of its first refusal.
+Contenders on one intent learn they lost from the 409 and re-read before trying again, while the one that won tries
+again at once with the version its answer gave, a round trip ahead of them. Taken in arrival order, its next write
+was always queued before theirs and it won again: in the bench's contended patch (two processes) one client
+committed 108 times in 10 s while another committed 7, and a commit's p99 with its retries was 4.4 s; taken by
+first refusal, in eight runs the fewest commits a client got was 28 to 45 and the most 56 to 90, with a p99 of 0.5
+to 0.8 s, at the same commit rate. A client is its connection: clients that share an API key and name no agent are
+told apart by nothing else. The order holds within a process; processes still meet at the database in the order
+their requests get there.
 """
 
 import asyncio
@@ -29,6 +40,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 # What the event loop reads of a body before the rest goes to a temporary file, as Django's ASGI handler does.
@@ -50,6 +62,7 @@ class ThreadedHTTP:
         self.waiting_paths = re.compile(waiting_paths)
         self.releasing_requests = re.compile(releasing_requests)
         self.workers = Workers(threads, "http")
+        self.refused = RefusedClients()
         self.waiting_executor = ThreadPoolExecutor(max_workers=waiting_threads, thread_name_prefix="http-waiting")
 
     async def __call__(self, scope, receive, send):
@@ -60,21 +73,65 @@ class ThreadedHTTP:
             return  # the client left before sending its whole request
         loop = asyncio.get_running_loop()
         answer = Answer(loop, send)
+        client = tuple(scope["client"]) if scope.get("client") else None
         try:
             environ = environ_of(scope, body)
             if self.waiting_paths.match(scope["path"]):
                 await loop.run_in_executor(self.waiting_executor, answer.run, self.wsgi_app, environ)
             else:
-                first = self.releasing_requests.match(f"{scope['method']} {scope['path']}") is not None
-                await asyncio.wrap_future(self.workers.submit(first, answer.run, self.wsgi_app, environ))
+                releasing = self.releasing_requests.match(f"{scope['method']} {scope['path']}") is not None
+                rank = (0, 0.0) if releasing else (1, self.refused.turn(client))
+                await asyncio.wrap_future(self.workers.submit(rank, answer.run, self.wsgi_app, environ))
+                self.refused.answered(client, scope["method"], answer.status)
         finally:
             body.close()
         await answer.send_rest()
 
 
+class RefusedClients:
+    """When each client connection was first refused a write since its last accepted one: its turn in the queue.
+
+    Only the event loop's thread reads and writes it. A client refused once and then quiet for ``patience`` seconds,
+    one that gave up or went away, takes its turn by arrival again, and is forgotten."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, patience=10.0, clock=time.monotonic):
+        self.patience = patience
+        self.clock = clock
+        self.since = {}  # client -> [first refusal, last refusal]
+
+    def turn(self, client):
+        """The time this client's requests queue by: its first refusal, or now."""
+        now = self.clock()
+        refused = self.since.get(client)
+        if refused is None:
+            return now
+        if now - refused[1] > self.patience:
+            del self.since[client]
+            return now
+        return refused[0]
+
+    def answered(self, client, method, status):
+        if client is None or method not in self.WRITES:
+            return
+        if status == 409:
+            now = self.clock()
+            self.since.setdefault(client, [now, now])[1] = now
+            if len(self.since) > 1024:
+                self.forget_the_quiet(now)
+        elif status is not None and 200 <= status < 300:
+            self.since.pop(client, None)
+
+    def forget_the_quiet(self, now):
+        for client, (_, last) in list(self.since.items()):
+            if now - last > self.patience:
+                del self.since[client]
+
+
 class Workers:
-    """A fixed pool of threads that take the work first submitted with ``first`` true, then the rest, each in the
-    order submitted. The threads start with the first submission, in the process that serves."""
+    """A fixed pool of threads that take the work submitted by its ``rank``, lowest first, and work of equal rank in
+    the order submitted. The threads start with the first submission, in the process that serves."""
 
     def __init__(self, threads, name):
         self.threads = threads
@@ -84,11 +141,11 @@ class Workers:
         self.started = threading.Lock()
         self.running = False
 
-    def submit(self, first, fn, *args):
+    def submit(self, rank, fn, *args):
         if not self.running:
             self.start()
         future = Future()
-        self.queue.put((0 if first else 1, next(self.order), future, fn, args))
+        self.queue.put((rank, next(self.order), future, fn, args))
         return future
 
     def start(self):
@@ -122,10 +179,11 @@ class Answer:
         self.loop = loop
         self.send = send
         self.start = None
+        self.status = None
         self.body = b""
 
     def start_response(self, status, headers, exc_info=None):
-        code = int(status.split(" ", 1)[0])
+        code = self.status = int(status.split(" ", 1)[0])
         self.start = {
             "type": "http.response.start",
             "status": code,
