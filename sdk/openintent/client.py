@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any, TypeVar
 
 from ._api import OpenIntentAPI
 from ._core import AsyncTransport, SyncTransport
@@ -20,6 +20,8 @@ from .exceptions import OpenIntentError
 from .models import Intent, IntentLease, IntentStatus
 
 __all__ = ["OpenIntentClient", "AsyncOpenIntentClient"]
+
+_T = TypeVar("_T")
 
 _CLIENT_DOC = """
 
@@ -37,6 +39,21 @@ _CLIENT_DOC = """
     the async client), used as it is configured and left open on ``close()``. Redirects are never followed: a
     redirect, an HTML page or JSON that is not the expected object raises ``UnexpectedResponseError``.
 """
+
+
+async def _to_its_end(call: Awaitable[_T]) -> _T:
+    """Await ``call`` to its end even if this task is cancelled meanwhile, then let the cancellation go on.
+
+    A lease's release cut short (an agent stopped while its block was releasing) never reached the server, or did
+    without an answer, and left the scope closed to every other holder until the lease lapsed."""
+    running = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])  # cancelled again meanwhile, it goes on by itself
+        if not running.cancelled():
+            running.exception()  # retrieved: the cancellation is what this task reports
+        raise
 
 
 def _renew_interval(duration_seconds: int, renew_every: float | None) -> float:
@@ -149,12 +166,15 @@ class AsyncOpenIntentClient(OpenIntentAPI, OrchestrationAPI, InfrastructureAPI, 
             failed = True
             raise
         finally:
-            if renewer is not None:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
-            try:
+
+            async def release() -> None:
+                if renewer is not None:
+                    renewer.cancel()
+                    await asyncio.wait([renewer])
                 await self.release_lease(intent_id, held.id)
+
+            try:
+                await _to_its_end(release())
             except OpenIntentError:
                 if not failed:
                     raise

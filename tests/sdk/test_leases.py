@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+import httpx
 import pytest
 from openintent import (
     AsyncOpenIntentClient,
@@ -80,6 +81,35 @@ def test_sync_lease_auto_renew(live_server_url):
         renewals = [e for e in client.get_events(intent.id, event_type="lease_acquired") if e.payload.get("renewed")]
         assert len(renewals) >= 2
         assert client.get_leases(intent.id) == []
+
+
+def test_a_lease_block_cancelled_while_releasing_still_releases_its_lease(live_server_url):
+    """An agent stopped while its block's release was on its way: the release goes on to its end, and the block's
+    task ends cancelled. Cut short, the release never reached the server and the scope stayed closed."""
+
+    async def scenario():
+        block_task = None
+
+        async def cancel_the_block_as_it_releases(request):
+            if request.method == "DELETE" and "/leases/" in request.url.path:
+                block_task.cancel()
+
+        http = httpx.AsyncClient(event_hooks={"request": [cancel_the_block_as_it_releases]})
+        async with http, AsyncOpenIntentClient(live_server_url, KEY, AGENT, http_client=http) as client:
+            intent = await client.create_intent("Stopped while releasing")
+
+            async def block():
+                async with client.lease(intent.id, "analysis", 60, auto_renew=True, renew_every=30) as lease:
+                    return lease
+
+            block_task = asyncio.ensure_future(block())
+            with pytest.raises(asyncio.CancelledError):
+                await block_task
+            assert await client.get_leases(intent.id) == []
+            lease_id = (await client.get_events(intent.id, event_type="lease_acquired"))[0].payload["lease_id"]
+            assert (await client.get_lease(intent.id, lease_id)).status == LeaseStatus.RELEASED
+
+    asyncio.run(scenario())
 
 
 def test_async_lease_auto_renew_and_release_on_exception(live_server_url):
