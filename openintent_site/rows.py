@@ -53,9 +53,9 @@ class ModelColumns:
             cursor.execute(f"SELECT {self.select_list} FROM {self.table} WHERE {where}{locking}", params)
             return [self.instance(row) for row in cursor.fetchall()]
 
-    def prepared(self, attname, value):
-        """``value`` of the field ``attname`` as a query parameter for the database, as the ORM would pass it."""
-        return self.model._meta.get_field(attname).get_db_prep_value(value, connections[self.alias])
+    def prepared(self, name, value):
+        """``value`` of the field ``name`` as a query parameter for the database, as the ORM would pass it."""
+        return self.model._meta.get_field(name).get_db_prep_value(value, connections[self.alias])
 
     def save_fields(self, instance, names):
         """Write the fields ``names`` of ``instance`` to its row, as ``save(update_fields=names)`` would, with an
