@@ -83,8 +83,8 @@ def check_database():
         except Exception as error:
             return problem("database", f"Cannot open the SQLite database at {path}: {error}")
         return ok("database", f"SQLite {version} at {path}")
-    # A connection of its own rather than one from the pool, which retries for DATABASE_POOL_TIMEOUT and then says
-    # only that it got none: this says why, within seconds.
+    # A connection of its own, with a short connect timeout: an unreachable host says why within seconds rather than
+    # after the operating system gives up on it.
     params = connection.get_connection_params()
     where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params.get('dbname')}"
     try:

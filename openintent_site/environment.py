@@ -103,8 +103,9 @@ def _redacted(url: str) -> str:
 def database(url: str) -> dict:
     """Django's ``DATABASES["default"]`` for the PostgreSQL URL in ``DATABASE_URL``.
 
-    Query parameters become connection options; the pool and prepared-statement options come from
-    ``DATABASE_POOL_MIN``/``_MAX``/``_TIMEOUT``, ``DATABASE_SERVER_SIDE_BINDING`` and ``DATABASE_PREPARE_THRESHOLD``.
+    Query parameters become connection options; the prepared-statement options come from
+    ``DATABASE_SERVER_SIDE_BINDING`` and ``DATABASE_PREPARE_THRESHOLD``, and a connection's lifetime from
+    ``DATABASE_CONN_MAX_AGE`` (:func:`connection_max_age`).
     """
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
@@ -121,8 +122,6 @@ def database(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(port or ""),
-        # Under ASGI each request runs in a thread of its own, so persistent per-thread connections would pile
-        # up; a pool per process bounds them instead.
         "OPTIONS": {
             # Parameters bound by the server and statements prepared after their fifth use on a connection:
             # the hot paths repeat a few statements, and PostgreSQL then skips parsing and planning them (about half
@@ -130,11 +129,18 @@ def database(url: str) -> dict:
             "server_side_binding": boolean("DATABASE_SERVER_SIDE_BINDING", True),
             "prepare_threshold": integer("DATABASE_PREPARE_THRESHOLD", 5, minimum=0),
             **dict(parse_qsl(parts.query)),
-            "pool": {
-                "min_size": integer("DATABASE_POOL_MIN", 2, minimum=0),
-                "max_size": integer("DATABASE_POOL_MAX", 16, minimum=1),
-                "timeout": real("DATABASE_POOL_TIMEOUT", 30.0, minimum=0),
-            },
         },
-        "CONN_MAX_AGE": 0,
+        "CONN_MAX_AGE": connection_max_age(),
     }
+
+
+def connection_max_age() -> int:
+    """Seconds a thread keeps its database connection across requests (``DATABASE_CONN_MAX_AGE``; 0 closes it at the
+    end of each request), for SQLite and PostgreSQL alike.
+
+    The threads that run queries are a fixed number per server process (the HTTP threads, the waiting ones, those of
+    the streams' reads; see ``openintent_site.threaded_http``), so each keeps one connection open rather than taking one
+    from a pool for every request: taking and handing back a pooled connection was a tenth of a read's CPU under four
+    processes. After the age a thread connects again at its next request, which bounds how long a server backend
+    lives."""
+    return integer("DATABASE_CONN_MAX_AGE", 600, minimum=0)

@@ -117,6 +117,7 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            "CONN_MAX_AGE": env.connection_max_age(),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

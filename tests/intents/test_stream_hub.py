@@ -6,7 +6,7 @@ import gc
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.testing import WebsocketCommunicator
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.test import AsyncRequestFactory
 
 from intents.access.services import grant, revoke_entry, set_acl
@@ -28,8 +28,6 @@ def run(scenario):
     finally:
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
         gc.collect()
-        if connection.vendor == "postgresql":
-            connection.close_pool()
 
 
 def note(intent, text, actor="agent-research"):

@@ -673,7 +673,7 @@ def test_a_resumed_agent_or_portfolio_stream_replays_what_a_live_one_would_have_
 def communicate(scenario):
     """Run ``scenario(application)`` in an event loop of its own, as the server would serve the consumer."""
     from asgiref.sync import SyncToAsync
-    from django.db import connection, connections
+    from django.db import connections
 
     from openintent_site.asgi import application
 
@@ -681,12 +681,10 @@ def communicate(scenario):
         return asyncio.run(scenario(application))
     finally:
         # The consumer's database calls ran on worker threads, whose connections outlive the loop: close the one
-        # of asgiref's lasting thread there, let those of finished threads be collected, and close the pool, or
-        # the test database cannot be dropped at the end of the session.
+        # of asgiref's lasting thread there and let those of finished threads be collected, or the test database
+        # cannot be dropped at the end of the session.
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
         gc.collect()
-        if connection.vendor == "postgresql":
-            connection.close_pool()
 
 
 @pytest.mark.django_db(transaction=True)
