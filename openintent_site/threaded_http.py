@@ -191,8 +191,8 @@ class Answer:
         }
 
     def run(self, app, environ):
-        # Runs on the worker thread. Django closes the response, and with it returns the thread's database
-        # connection, in close(): on this thread, where the connection was taken.
+        # Runs on the worker thread. Django closes the response in close(), which also closes the thread's database
+        # connection once it is too old or broken: on this thread, since each thread has a connection of its own.
         response = app(environ, self.start_response)
         try:
             if getattr(response, "streaming", False):
